@@ -1,0 +1,1 @@
+//! Shared helpers for the kms-seal integration tests.

@@ -1,0 +1,1 @@
+//! Native transport (filled by a later issue).

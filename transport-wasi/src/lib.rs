@@ -1,0 +1,1 @@
+//! WASI transport (filled by a later issue).
