@@ -1,1 +1,8 @@
-//! Native transport (filled by a later issue).
+//! Native HTTPS transport for kms-seal on ureq, the AWS credential and region chain, and
+//! Vault configuration loading. The `kms-seal` command-line tool is built on this crate.
+
+pub mod credentials;
+pub mod region;
+pub mod runtime;
+pub mod transport;
+pub mod vault_config;
