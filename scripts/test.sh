@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Runs every check and test of kms-seal: formatting, clippy per package, docs, the no_std builds,
+# all tests (inside a network namespace with only loopback, so nothing can reach a real AWS or
+# instance-metadata address), the benchmarks' build and the static binary's size.
+#
+# Usage: scripts/test.sh            (what CI runs)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+source scripts/setup.sh
+
+export CARGO_TERM_COLOR=never
+export AWS_EC2_METADATA_DISABLED=true
+start=$(date +%s)
+step() { printf '\n== [%ss] %s\n' "$(( $(date +%s) - start ))" "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "clippy per package (features do not unify across packages)"
+cargo clippy -p kms-seal-core --all-targets -- -D warnings
+cargo clippy -p kms-seal-core --no-default-features --lib -- -D warnings
+cargo clippy -p kms-seal-ureq --all-targets -- -D warnings
+cargo clippy -p kms-seal-tests --all-targets -- -D warnings
+cargo clippy -p kms-seal-wasi --all-targets -- -D warnings
+
+step "docs without warnings"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p kms-seal-core -p kms-seal-ureq -p kms-seal-wasi
+
+step "no_std builds for a bare-metal target"
+cargo build -p kms-seal-core --no-default-features --target thumbv7em-none-eabihf
+cargo build -p kms-seal-core --no-default-features --features alloc --target thumbv7em-none-eabihf
+
+step "build tests and benches"
+cargo test --workspace --no-run
+cargo bench -p kms-seal-tests --no-run
+
+step "run all tests with only loopback networking"
+# Tests start their own peers (moto) on 127.0.0.1. In a fresh network namespace nothing but
+# loopback exists, so no credential chain can reach 169.254.169.254 or 169.254.170.2.
+run_isolated() {
+  if unshare -n true 2>/dev/null; then
+    unshare -n bash -c 'ip link set lo up && "$@"' _ "$@"
+  else
+    echo "warning: cannot create a network namespace; running with AWS_EC2_METADATA_DISABLED=true only" >&2
+    "$@"
+  fi
+}
+run_isolated cargo test --workspace --offline
+
+step "static musl binary (release-small)"
+cargo build --profile release-small --target x86_64-unknown-linux-musl --bin kms-seal
+bin=target/x86_64-unknown-linux-musl/release-small/kms-seal
+size=$(stat -c %s "$bin")
+printf 'kms-seal static binary: %s bytes (%s)\n' "$size" "$( (file -b "$bin" 2>/dev/null || echo unknown) | cut -d, -f1-2)"
+if [ "$size" -gt $((2500 * 1024)) ]; then
+  echo "error: static binary is larger than 2.5 MB" >&2
+  exit 1
+fi
+
+step "done"
