@@ -1,0 +1,4 @@
+seal "awskms" {
+  kms_key_id = "alias/x"
+  disabled   = "sometimes"
+}

@@ -1,0 +1,3 @@
+storage "raft" {
+  path = "/opt/vault/data"
+}

@@ -1,0 +1,4 @@
+seal "awskms" {
+  kms_key_id = "alias/x"
+  secret_key = "do-not-echo-this-secret
+}
