@@ -1,1 +1,3 @@
 //! Shared helpers for the kms-seal integration tests.
+
+pub mod moto;
