@@ -1,7 +1,11 @@
 //! Native HTTPS transport for kms-seal on ureq, the AWS credential and region chain, and
 //! Vault configuration loading. The `kms-seal` command-line tool is built on this crate.
 
+pub mod cli;
 pub mod credentials;
+#[doc(hidden)]
+pub mod fuzzing;
+pub mod native;
 pub mod region;
 pub mod runtime;
 pub mod transport;

@@ -1,0 +1,155 @@
+//! Putting the pieces together: a ready-to-use [`NativeSeal`] from a Vault seal configuration.
+//!
+//! This is what the `kms-seal` CLI does, exposed for programs that embed the seal:
+//!
+//! 1. region: the configuration's (flag, environment or file), else `AWS_REGION`,
+//!    `AWS_DEFAULT_REGION`, the shared-files profile, instance metadata, then `us-east-1`;
+//! 2. endpoint: the configured `endpoint` (VPC endpoint, local emulator) keeping the signing
+//!    region, else the partition's KMS endpoint (FIPS with `AWS_USE_FIPS_ENDPOINT=true`,
+//!    dual-stack with `AWS_USE_DUALSTACK_ENDPOINT=true`);
+//! 3. credentials: the [`CredentialChain`] in Vault's order, seeded with the configuration's
+//!    static keys, shared-files and web-identity settings;
+//! 4. retries: AWS standard mode; `AWS_MAX_ATTEMPTS` overrides the number of attempts.
+
+use std::fmt;
+use std::sync::Arc;
+
+use kms_seal_core::config::{AwsKmsSealConfig, SecretSource, ValueSource};
+use kms_seal_core::kms::{Endpoint, EndpointError, EndpointOptions};
+use kms_seal_core::seal::{Seal, SealSettings};
+use zeroize::Zeroizing;
+
+use crate::credentials::imds::ImdsClient;
+use crate::credentials::{ChainConfig, CredentialChain, EnvLookup};
+use crate::region::{self, RegionError, ResolvedRegion};
+use crate::runtime::StdRuntime;
+use crate::transport::{TransportConfig, UreqTransport};
+
+/// The seal over ureq, the credential chain and the operating system's clock and randomness.
+pub type NativeSeal = Seal<UreqTransport, CredentialChain, StdRuntime>;
+
+/// Why a seal could not be built from a configuration. All of these are configuration
+/// problems (the CLI exits with status 2).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The region is not a region name.
+    Region(RegionError),
+    /// The endpoint URL or the region is unusable for KMS.
+    Endpoint(EndpointError),
+    /// A credential parameter still holds an unresolved `env://` or `file://` reference.
+    UnresolvedSecret(&'static str),
+    /// `AWS_MAX_ATTEMPTS` is not a number from 1 to 10.
+    MaxAttempts(String),
+    /// The HTTPS transport could not be set up (for example a malformed proxy URL).
+    Transport(kms_seal_core::http::TransportError),
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BuildError::Region(e) => write!(f, "{e}"),
+            BuildError::Endpoint(e) => write!(f, "{e}; check the endpoint and region settings"),
+            BuildError::UnresolvedSecret(p) => write!(
+                f,
+                "{p} holds an unresolved env:// or file:// reference; load the configuration \
+                 with vault_config::load, which resolves them"
+            ),
+            BuildError::MaxAttempts(v) => write!(
+                f,
+                "AWS_MAX_ATTEMPTS={v:?} is not a number from 1 to 10; fix or unset it"
+            ),
+            BuildError::Transport(e) => write!(f, "cannot set up https: {e}; check HTTPS_PROXY"),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+/// A built seal and what was decided on the way, for `-v` output.
+pub struct BuiltSeal {
+    /// The seal, not yet initialised (call [`Seal::init`]).
+    pub seal: NativeSeal,
+    /// The region and where it came from.
+    pub region: ResolvedRegion,
+}
+
+/// Builds the seal for `config` (with `env://`/`file://` references already resolved, as
+/// [`crate::vault_config::load`] returns it), reading the environment through `env`.
+///
+/// # Errors
+/// [`BuildError`] naming the setting that is wrong.
+pub fn build_seal(config: &AwsKmsSealConfig, env: EnvLookup) -> Result<BuiltSeal, BuildError> {
+    let imds = Arc::new(ImdsClient::from_env(&env));
+    let mut chain_config = chain_config(config)?;
+
+    let profile = chain_config.profile_selection(&env);
+    let region = if config.region_source == ValueSource::Default && !config.disallow_env_vars {
+        // Nothing named a region: look further (profile, instance metadata), as the SDKs do.
+        region::resolve(None, &profile, Some(&imds), &env)
+    } else {
+        region::resolve(Some(&config.region), &profile, None, &env)
+    }
+    .map_err(BuildError::Region)?;
+    chain_config.region = Some(region.name.clone());
+
+    let endpoint = match config
+        .endpoint
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+    {
+        Some(url) => Endpoint::custom(url, &region.name),
+        None => Endpoint::resolve(
+            &region.name,
+            EndpointOptions {
+                use_fips: env.is_true("AWS_USE_FIPS_ENDPOINT"),
+                use_dual_stack: env.is_true("AWS_USE_DUALSTACK_ENDPOINT"),
+            },
+        ),
+    }
+    .map_err(BuildError::Endpoint)?;
+
+    let mut settings = SealSettings::new(config.kms_key_id.clone(), endpoint);
+    settings.key_not_required = config.key_not_required;
+    if let Some(raw) = env.get("AWS_MAX_ATTEMPTS") {
+        match raw.trim().parse::<u32>() {
+            Ok(n @ 1..=10) => settings.retry.max_attempts = n,
+            _ => return Err(BuildError::MaxAttempts(raw)),
+        }
+    }
+
+    let transport =
+        UreqTransport::with_config(TransportConfig::default()).map_err(BuildError::Transport)?;
+    let chain = CredentialChain::with_imds(chain_config, env, imds);
+    Ok(BuiltSeal {
+        seal: Seal::new(settings, transport, chain, StdRuntime::new()),
+        region,
+    })
+}
+
+fn chain_config(config: &AwsKmsSealConfig) -> Result<ChainConfig, BuildError> {
+    fn literal(
+        source: &Option<SecretSource>,
+        name: &'static str,
+    ) -> Result<Option<Zeroizing<String>>, BuildError> {
+        match source {
+            None => Ok(None),
+            Some(s) => s
+                .literal()
+                .map(|v| Some(Zeroizing::new(v.to_owned())))
+                .ok_or(BuildError::UnresolvedSecret(name)),
+        }
+    }
+    Ok(ChainConfig {
+        access_key: literal(&config.access_key, "access_key")?.map(|k| k.to_string()),
+        secret_key: literal(&config.secret_key, "secret_key")?,
+        session_token: literal(&config.session_token, "session_token")?,
+        shared_credentials_file: config.shared_creds_filename.as_ref().map(Into::into),
+        profile: config.shared_creds_profile.clone(),
+        role_arn: config.role_arn.clone(),
+        role_session_name: config.role_session_name.clone(),
+        web_identity_token_file: config.web_identity_token_file.as_ref().map(Into::into),
+        ..ChainConfig::default()
+    })
+}
