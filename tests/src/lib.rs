@@ -1,3 +1,4 @@
 //! Shared helpers for the kms-seal integration tests.
 
 pub mod moto;
+pub mod mock_kms;
