@@ -4,8 +4,8 @@
 //! (in `BlobInfo.iv`). No AAD and empty AAD are the same thing, as in Go. Nothing here draws
 //! randomness: the caller supplies a fresh data key and IV for every seal.
 //!
-//! The in-place functions need no allocator and work on a caller's buffer; [`seal`] and
-//! [`open`] (with `alloc`) return new vectors, the plaintext in a [`Zeroizing`] one.
+//! The in-place functions need no allocator and work on a caller's buffer; `seal` and
+//! `open` (with `alloc`) return new vectors, the plaintext in a `zeroize::Zeroizing` one.
 //!
 //! ```
 //! # #[cfg(feature = "alloc")] {
@@ -23,6 +23,7 @@
 use core::fmt;
 
 use aes_gcm::Aes256Gcm;
+use aes_gcm::aead::inout::InOutBuf;
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
@@ -199,7 +200,6 @@ impl core::error::Error for SealError {}
 /// The ciphertext did not authenticate: wrong data key, wrong IV, wrong AAD, or corrupt or
 /// truncated data. Deliberately says nothing about which.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct OpenError;
 
 impl fmt::Display for OpenError {
@@ -327,8 +327,12 @@ pub fn open(
     let (text, tag) = ciphertext_with_tag
         .split_last_chunk::<TAG_LEN>()
         .ok_or(OpenError)?;
-    let mut out = Zeroizing::new(text.to_vec());
-    open_in_place_detached(key, iv, &mut out, tag, aad)?;
+    // Decrypt straight from the input into the output: no copy pass over the ciphertext.
+    let mut out = Zeroizing::new(alloc::vec![0u8; text.len()]);
+    let buffer = InOutBuf::new(text, &mut out).map_err(|_| OpenError)?;
+    key.cipher()
+        .decrypt_inout_detached((&iv.0).into(), aad.unwrap_or_default(), buffer, tag.into())
+        .map_err(|_| OpenError)?;
     Ok(out)
 }
 

@@ -3,9 +3,9 @@
 //!
 //! Reads and writes exactly the bytes Vault and OpenBao store (go-kms-wrapping v2 types):
 //!
-//! - [`BlobInfo`] / [`BlobInfoRef`]: one sealed value, with its [`KeyInfo`] / [`KeyInfoRef`];
-//! - [`MultiWrapValue`] / [`MultiWrapValueRef`]: a value sealed by several seals;
-//! - [`decode_stored_value`] / [`decode_stored_value_ref`]: a whole storage entry, bare or
+//! - `BlobInfo` / [`BlobInfoRef`]: one sealed value, with its `KeyInfo` / [`KeyInfoRef`];
+//! - `MultiWrapValue` / [`MultiWrapValueRef`]: a value sealed by several seals;
+//! - `decode_stored_value` / [`decode_stored_value_ref`]: a whole storage entry, bare or
 //!   `multiwrapvalue:1`-framed, with or without the canary byte `s`;
 //! - [`aead`]: AES-256-GCM with Go's layout (tag appended, 12-byte IV).
 //!
