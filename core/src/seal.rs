@@ -566,7 +566,8 @@ impl<T: Transport, C: ProvideCredentials, R: Runtime> fmt::Debug for Seal<T, C, 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
-    /// The settings are wrong (key id, endpoint, region, context, grant tokens, key state).
+    /// The settings or the environment are wrong (key id, endpoint, region, context, grant
+    /// tokens, key state, a system clock KMS rejects).
     Configuration,
     /// No credentials, or KMS rejected them (bad secret, unknown access key, expired token).
     Credentials,
@@ -635,6 +636,9 @@ impl SealError {
             | SealError::KeyUnusable { .. }
             | SealError::Signing(_) => ErrorKind::Configuration,
             SealError::Credentials(_) => ErrorKind::Credentials,
+            SealError::Kms { error, .. } if error.class() == kms::ErrorClass::ClockSkew => {
+                ErrorKind::Configuration
+            }
             SealError::Kms { error, .. } => match error.code() {
                 Some(
                     "UnrecognizedClientException"

@@ -614,6 +614,7 @@ fn clock_skew_is_corrected_once_and_remembered() {
         }
     ));
     assert!(err.to_string().contains("check the system clock"), "{err}");
+    assert_eq!(err.kind(), ErrorKind::Configuration);
 }
 
 #[test]
