@@ -189,3 +189,69 @@ impl fmt::Display for EnvelopeError {
 }
 
 impl core::error::Error for EnvelopeError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::fmt::Write;
+
+    #[test]
+    fn messages_are_lower_case_and_say_what_to_do() {
+        let all = [
+            EnvelopeError::TruncatedVarint { offset: 1 },
+            EnvelopeError::VarintOverflow { offset: 1 },
+            EnvelopeError::LengthPastEnd {
+                offset: 1,
+                length: 2,
+                available: 1,
+            },
+            EnvelopeError::FieldTooLarge {
+                offset: 1,
+                length: 1 << 40,
+            },
+            EnvelopeError::InvalidFieldNumber {
+                offset: 1,
+                number: 0,
+            },
+            EnvelopeError::InvalidWireType {
+                offset: 1,
+                wire_type: 7,
+            },
+            EnvelopeError::WrongWireType {
+                field: "BlobInfo.iv",
+                expected: WireType::Len,
+                found: WireType::Varint,
+                offset: 1,
+            },
+            EnvelopeError::UnclosedGroup {
+                offset: 1,
+                number: 14,
+            },
+            EnvelopeError::UnexpectedEndGroup {
+                offset: 1,
+                number: 3,
+            },
+            EnvelopeError::NestingTooDeep { offset: 1 },
+            EnvelopeError::InvalidUtf8 {
+                field: "KeyInfo.key_id",
+                offset: 1,
+            },
+            EnvelopeError::DuplicateField {
+                field: "BlobInfo.key_info",
+                offset: 1,
+            },
+            EnvelopeError::FramingTooShort { length: 18 },
+            EnvelopeError::FramingLengthMismatch {
+                declared: 9,
+                actual: 8,
+            },
+        ];
+        for error in all {
+            let mut text = heapless::String::<256>::new();
+            write!(text, "{error}").unwrap();
+            let first = text.chars().next().unwrap();
+            assert!(first.is_lowercase() || first == '"', "{text}");
+            assert!(text.contains(':'), "no advice in {text}");
+        }
+    }
+}

@@ -270,9 +270,9 @@ impl<'a> Reader<'a> {
     /// Skips the body of the group `number` whose start tag was at `offset`, up to and
     /// including its end tag. Iterative, with the open groups on a fixed stack.
     fn skip_group(&mut self, number: u32, offset: usize) -> Result<(), EnvelopeError> {
-        let mut open = [(0u32, 0usize); MAX_GROUP_DEPTH];
+        // Only `open[..depth]` is meaningful; the first entry is the group being skipped.
+        let mut open = [(number, offset); MAX_GROUP_DEPTH];
         let mut depth: usize = 1;
-        open[0] = (number, offset);
         while let Some(&(current, opened_at)) = depth.checked_sub(1).and_then(|top| open.get(top)) {
             if self.rest.is_empty() {
                 return Err(EnvelopeError::UnclosedGroup {
