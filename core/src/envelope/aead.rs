@@ -23,10 +23,11 @@
 use core::fmt;
 
 use aes_gcm::Aes256Gcm;
-use aes_gcm::aead::inout::InOutBuf;
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+#[cfg(feature = "alloc")]
+use aes_gcm::aead::inout::InOutBuf;
 #[cfg(feature = "alloc")]
 use alloc::vec::Vec;
 #[cfg(feature = "alloc")]
