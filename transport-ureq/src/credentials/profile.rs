@@ -439,6 +439,19 @@ source_profile = default
     }
 
     #[test]
+    fn any_prefix_of_a_file_parses_without_panicking() {
+        for text in [CREDENTIALS, CONFIG] {
+            for (end, _) in text.char_indices() {
+                let cut = &text[..end];
+                for kind in [FileKind::Config, FileKind::Credentials] {
+                    let props = profile_properties(cut, kind, "work");
+                    assert!(props.iter().all(|(k, _)| !k.is_empty()));
+                }
+            }
+        }
+    }
+
+    #[test]
     fn debug_shows_only_keys() {
         let mut p = Profile::default();
         p.set(

@@ -419,6 +419,23 @@ mod tests {
     }
 
     #[test]
+    fn every_truncation_and_corruption_is_an_error_not_a_panic() {
+        let closed = find(RESPONSE, b"</Credentials>").unwrap() + b"</Credentials>".len();
+        for end in 0..RESPONSE.len() {
+            let parsed = parse_credentials(&RESPONSE[..end]);
+            // Until Credentials is closed, a prefix is incomplete; after it, it is complete.
+            assert_eq!(parsed.is_ok(), end >= closed, "prefix of {end} bytes");
+        }
+        for i in 0..RESPONSE.len() {
+            for b in [b'<', b'>', b'&', b'/', 0xff] {
+                let mut doc = RESPONSE.to_vec();
+                doc[i] = b;
+                let _ = parse_credentials(&doc);
+            }
+        }
+    }
+
+    #[test]
     fn reads_error_codes() {
         let xml = b"<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>Not authorized &lt;x&gt;</Message></Error></ErrorResponse>";
         assert_eq!(body_code(xml).as_deref(), Some("AccessDenied"));
