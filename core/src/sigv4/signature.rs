@@ -1,0 +1,139 @@
+//! SigV4 step 4: the signature and the `Authorization` header.
+//!
+//! ```text
+//! signature     = hex(HMAC(kSigning, string to sign))
+//! Authorization: AWS4-HMAC-SHA256 Credential=<access key id>/<credential scope>,
+//!                SignedHeaders=<names>, Signature=<signature>
+//! ```
+
+use super::canonical_request::{CanonicalHeaders, is_signer_header};
+use super::string_to_sign::{ALGORITHM, TERMINATOR};
+use super::{MAX_AUTHORIZATION_LEN, SigningError, SigningParams};
+
+const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
+
+/// Lower-case hex of a 32-byte digest or MAC.
+pub(crate) fn hex(bytes: &[u8]) -> [u8; 64] {
+    let mut out = [0u8; 64];
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = HEX_LOWER[usize::from(b >> 4)];
+        pair[1] = HEX_LOWER[usize::from(b & 0x0f)];
+    }
+    out
+}
+
+/// Builds the `Authorization` header value into `out`.
+pub(crate) fn write_authorization(
+    out: &mut heapless::String<MAX_AUTHORIZATION_LEN>,
+    params: &SigningParams<'_>,
+    date: &[u8; 8],
+    headers: &CanonicalHeaders<'_>,
+    signature: &str,
+) -> Result<(), SigningError> {
+    let too_long = |_| SigningError::AuthorizationTooLong {
+        max: MAX_AUTHORIZATION_LEN,
+    };
+    let date = core::str::from_utf8(date).expect("date stamps are ASCII digits");
+    for part in [
+        ALGORITHM,
+        " Credential=",
+        params.access_key_id,
+        "/",
+        date,
+        "/",
+        params.region,
+        "/",
+        params.service,
+        "/",
+        TERMINATOR,
+        ", SignedHeaders=",
+    ] {
+        out.push_str(part).map_err(too_long)?;
+    }
+    for (i, (entry, name)) in headers.signed_names().enumerate() {
+        if i > 0 {
+            out.push(';').map_err(too_long)?;
+        }
+        let start = out.len();
+        out.push_str(name).map_err(too_long)?;
+        if !is_signer_header(entry) {
+            out.as_mut_str()[start..].make_ascii_lowercase();
+        }
+    }
+    out.push_str(", Signature=").map_err(too_long)?;
+    out.push_str(signature).map_err(too_long)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sigv4::{MAX_HEADERS, SigningSettings};
+    use crate::time::Timestamp;
+
+    fn params() -> SigningParams<'static> {
+        SigningParams {
+            access_key_id: "AKIDEXAMPLE",
+            session_token: None,
+            region: "us-east-1",
+            service: "service",
+            time: Timestamp(1_440_938_160),
+            settings: SigningSettings::default(),
+        }
+    }
+
+    #[test]
+    fn hex_is_lower_case() {
+        let mut bytes = [0u8; 32];
+        bytes[0] = 0xAB;
+        bytes[31] = 0x0F;
+        let text = hex(&bytes);
+        assert_eq!(&text[..4], b"ab00");
+        assert_eq!(&text[60..], b"000f");
+    }
+
+    #[test]
+    fn builds_the_suite_authorization_header() {
+        let p = params();
+        let list = [("Host", "example.amazonaws.com"), ("My-Header1", "value1")];
+        let headers = CanonicalHeaders::new(&list, &p).unwrap();
+        let mut out = heapless::String::new();
+        let sig = "c5410059b04c1ee005303aed430f6e6645f61f4dc9e1461ec8f8916fdf18852c";
+        write_authorization(&mut out, &p, b"20150830", &headers, sig).unwrap();
+        // aws-signing-test-suite/v4/post-header-key-sort/header-signed-request.txt
+        assert_eq!(
+            out.as_str(),
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, \
+             SignedHeaders=host;my-header1;x-amz-date, \
+             Signature=c5410059b04c1ee005303aed430f6e6645f61f4dc9e1461ec8f8916fdf18852c"
+        );
+    }
+
+    #[test]
+    fn overlong_authorization_is_an_error() {
+        let p = params();
+        let long_name = [b'x'; 40];
+        let long_name = core::str::from_utf8(&long_name).unwrap();
+        let mut list = [(long_name, "v"); MAX_HEADERS];
+        list[0] = ("host", "h");
+        // Distinct names so every one is listed: vary the last character.
+        let names: [heapless::String<41>; MAX_HEADERS] = core::array::from_fn(|i| {
+            let mut s = heapless::String::new();
+            s.push_str(long_name).unwrap();
+            s.push(char::from(b'a' + (i % 26) as u8)).unwrap();
+            s.push(char::from(b'a' + (i / 26) as u8)).ok();
+            s
+        });
+        for (slot, name) in list.iter_mut().zip(&names).skip(1) {
+            *slot = (name.as_str(), "v");
+        }
+        let headers = CanonicalHeaders::new(&list, &p).unwrap();
+        let mut out = heapless::String::new();
+        assert_eq!(
+            write_authorization(&mut out, &p, b"20150830", &headers, "sig"),
+            Err(SigningError::AuthorizationTooLong {
+                max: MAX_AUTHORIZATION_LEN
+            })
+        );
+    }
+}
