@@ -9,8 +9,8 @@ cd "$(dirname "$0")/.."
 source scripts/setup.sh
 
 echo "== building kms-seal (release)" >&2
-cargo build --release --bin kms-seal -q
-KMS_SEAL=$PWD/target/release/kms-seal
+cargo build --release -p kms-seal-ureq --bin kms-seal -q
+KMS_SEAL=${CARGO_TARGET_DIR:-$PWD/target}/release/kms-seal
 
 PY=$("${PYTHON:-python3}" -c 'import sys; print(sys.executable)')
 PORT=$("$PY" -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
