@@ -71,7 +71,7 @@ fn params() -> SigningParams<'static> {
 }
 
 /// kms-seal, key derived once (the seal caches it per day, region and service).
-#[divan::bench]
+#[divan::bench(sample_count = 1000)]
 fn kms_seal_cached_key(bencher: Bencher) {
     let key =
         SigningKey::derive(SECRET, &Timestamp(TIME).date_stamp(), REGION, "kms").expect("key");
@@ -81,7 +81,7 @@ fn kms_seal_cached_key(bencher: Bencher) {
 }
 
 /// kms-seal, key derived for every request.
-#[divan::bench]
+#[divan::bench(sample_count = 1000)]
 fn kms_seal_cold_key(bencher: Bencher) {
     let request = request();
     let params = params();
@@ -99,7 +99,7 @@ fn kms_seal_cold_key(bencher: Bencher) {
 
 /// aws-sigv4 1.6.4 signing the same request (it derives the key on every call; building its
 /// `SignableRequest` parses the URI and is part of its signing API).
-#[divan::bench]
+#[divan::bench(sample_count = 1000)]
 fn aws_sigv4(bencher: Bencher) {
     let identity = aws_identity();
     let params = aws_params(&identity);

@@ -19,10 +19,6 @@ use super::{
     Buffered, MAX_HEADERS, MAX_QUERY_PARAMETERS, SigningError, SigningParams, SigningSettings, Sink,
 };
 
-/// Headers that proxies and client libraries change in flight: sent, never signed (the AWS SDKs
-/// leave out the same ones).
-const UNSIGNED_HEADERS: [&str; 3] = ["user-agent", "x-amzn-trace-id", "transfer-encoding"];
-
 /// What goes into one canonical request.
 pub(crate) struct Parts<'p> {
     pub(crate) method: &'p str,
@@ -70,7 +66,7 @@ pub(crate) fn write<S: Sink + ?Sized>(sink: &mut S, parts: &Parts<'_>) -> Result
 
 /// Whether `s` is a non-empty HTTP token (RFC 9110 `tchar`s): valid as a method or header name.
 pub(crate) fn is_token(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(is_tchar)
+    !s.is_empty() && s.bytes().fold(true, |ok, b| ok & is_tchar(b))
 }
 
 fn is_tchar(b: u8) -> bool {
@@ -394,7 +390,11 @@ pub(crate) fn is_signer_header(entry: Entry) -> bool {
 pub(crate) struct CanonicalHeaders<'h> {
     request: &'h [(&'h str, &'h str)],
     entries: heapless::Vec<Entry, { MAX_HEADERS + 3 }>,
+    /// Bit `i` is set when `entries[i]` has the same name as `entries[i - 1]`.
+    repeats: u64,
 }
+
+const _: () = assert!(MAX_HEADERS + 3 <= u64::BITS as usize);
 
 impl<'h> CanonicalHeaders<'h> {
     pub(crate) fn new(
@@ -406,20 +406,6 @@ impl<'h> CanonicalHeaders<'h> {
         }
         let settings = params.settings;
         let signs_token = params.session_token.is_some();
-        let mut reserved: heapless::Vec<&'static str, 4> = heapless::Vec::new();
-        let mut add_reserved = |name| {
-            reserved
-                .push(name)
-                .expect("at most four headers are reserved");
-        };
-        add_reserved("x-amz-date");
-        add_reserved("authorization");
-        if signs_token {
-            add_reserved("x-amz-security-token");
-        }
-        if settings.content_sha256_header {
-            add_reserved("x-amz-content-sha256");
-        }
 
         let mut entries = heapless::Vec::new();
         let mut has_host = false;
@@ -434,16 +420,22 @@ impl<'h> CanonicalHeaders<'h> {
             if !clean {
                 return Err(SigningError::InvalidHeaderValue { index });
             }
-            if let Some(name) = reserved.iter().find(|r| name.eq_ignore_ascii_case(r)) {
-                return Err(SigningError::ReservedHeader { name });
+            match Special::of(name) {
+                Special::Reserved(name) => return Err(SigningError::ReservedHeader { name }),
+                Special::SessionToken if signs_token => {
+                    return Err(SigningError::ReservedHeader {
+                        name: "x-amz-security-token",
+                    });
+                }
+                Special::ContentSha256 if settings.content_sha256_header => {
+                    return Err(SigningError::ReservedHeader {
+                        name: "x-amz-content-sha256",
+                    });
+                }
+                Special::Unsigned => continue,
+                Special::Host => has_host = true,
+                Special::SessionToken | Special::ContentSha256 | Special::Ordinary => {}
             }
-            if UNSIGNED_HEADERS
-                .iter()
-                .any(|u| name.eq_ignore_ascii_case(u))
-            {
-                continue;
-            }
-            has_host |= name.eq_ignore_ascii_case("host");
             let entry = Entry::try_from(index).expect("at most MAX_HEADERS headers, checked above");
             push_entry(&mut entries, entry);
         }
@@ -458,8 +450,18 @@ impl<'h> CanonicalHeaders<'h> {
             push_entry(&mut entries, CONTENT_SHA256);
         }
 
-        let mut headers = CanonicalHeaders { request, entries };
+        let mut headers = CanonicalHeaders {
+            request,
+            entries,
+            repeats: 0,
+        };
         headers.sort();
+        for i in 1..headers.entries.len() {
+            let name = headers.name(headers.entries[i]);
+            if name.eq_ignore_ascii_case(headers.name(headers.entries[i - 1])) {
+                headers.repeats |= 1 << i;
+            }
+        }
         Ok(headers)
     }
 
@@ -470,6 +472,11 @@ impl<'h> CanonicalHeaders<'h> {
             CONTENT_SHA256 => "x-amz-content-sha256",
             index => self.request[usize::from(index)].0,
         }
+    }
+
+    /// Whether `entries[i]` has the same name as `entries[i - 1]`.
+    fn repeats_previous(&self, i: usize) -> bool {
+        self.repeats & (1 << i) != 0
     }
 
     fn sort(&mut self) {
@@ -490,8 +497,7 @@ impl<'h> CanonicalHeaders<'h> {
     pub(crate) fn signed_names(&self) -> impl Iterator<Item = (Entry, &'h str)> + '_ {
         self.entries.iter().enumerate().filter_map(|(i, &entry)| {
             let name = self.name(entry);
-            let repeat = i > 0 && name.eq_ignore_ascii_case(self.name(self.entries[i - 1]));
-            (!repeat).then_some((entry, name))
+            (!self.repeats_previous(i)).then_some((entry, name))
         })
     }
 
@@ -505,8 +511,7 @@ impl<'h> CanonicalHeaders<'h> {
     ) {
         for (i, &entry) in self.entries.iter().enumerate() {
             let name = self.name(entry);
-            let continues_group =
-                i > 0 && name.eq_ignore_ascii_case(self.name(self.entries[i - 1]));
+            let continues_group = self.repeats_previous(i);
             if continues_group {
                 out.byte(b',');
             } else {
@@ -526,6 +531,49 @@ impl<'h> CanonicalHeaders<'h> {
         if !self.entries.is_empty() {
             out.byte(b'\n');
         }
+    }
+}
+
+/// How the signer treats a request header, by name.
+#[derive(Clone, Copy)]
+enum Special {
+    /// `host`: required.
+    Host,
+    /// `x-amz-date`, `authorization`: always added by the signer.
+    Reserved(&'static str),
+    /// `x-amz-security-token`: added by the signer when it has a token.
+    SessionToken,
+    /// `x-amz-content-sha256`: added by the signer when the setting asks for it.
+    ContentSha256,
+    /// Changed by proxies and client libraries in flight: sent, never signed (the AWS SDKs leave
+    /// out the same ones).
+    Unsigned,
+    /// Signed as given.
+    Ordinary,
+}
+
+impl Special {
+    /// Classifies `name` (any case), comparing only with the names of its length.
+    fn of(name: &str) -> Special {
+        let candidates: &[(&str, Special)] = match name.len() {
+            4 => &[("host", Special::Host)],
+            10 => &[
+                ("x-amz-date", Special::Reserved("x-amz-date")),
+                ("user-agent", Special::Unsigned),
+            ],
+            13 => &[("authorization", Special::Reserved("authorization"))],
+            15 => &[("x-amzn-trace-id", Special::Unsigned)],
+            17 => &[("transfer-encoding", Special::Unsigned)],
+            20 => &[
+                ("x-amz-security-token", Special::SessionToken),
+                ("x-amz-content-sha256", Special::ContentSha256),
+            ],
+            _ => &[],
+        };
+        candidates
+            .iter()
+            .find(|(candidate, _)| name.eq_ignore_ascii_case(candidate))
+            .map_or(Special::Ordinary, |&(_, special)| special)
     }
 }
 

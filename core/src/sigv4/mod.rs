@@ -410,17 +410,16 @@ pub fn sign<'p>(
     }
     let mut mac = key.mac();
     prepared.write_string_to_sign(request, params, &mut mac)?;
-    let signature = signature::hex(&mac.finalize());
 
     // Built in place: the authorization buffer is the bulk of the output.
     let mut out = SigningOutput {
-        amz_date: inline_string(ascii(&prepared.amz_date)),
+        amz_date: prepared.amz_date.clone(),
         authorization: heapless::String::new(),
-        signature: inline_string(ascii(&signature)),
+        signature: signature::hex(&mac.finalize()),
         content_sha256: params
             .settings
             .content_sha256_header
-            .then(|| inline_string(ascii(&prepared.payload_hash))),
+            .then(|| prepared.payload_hash.clone()),
         session_token: params.session_token,
     };
     signature::write_authorization(
@@ -489,8 +488,8 @@ pub fn string_to_sign(
 
 /// Everything derived from the request and parameters before hashing: checked, sorted, hashed.
 struct Prepared<'r> {
-    amz_date: [u8; 16],
-    payload_hash: [u8; 64],
+    amz_date: heapless::String<16>,
+    payload_hash: heapless::String<64>,
     headers: CanonicalHeaders<'r>,
 }
 
@@ -500,9 +499,11 @@ impl<'r> Prepared<'r> {
         params: &SigningParams<'_>,
     ) -> Result<Self, SigningError> {
         check_params(request, params)?;
+        let amz_date = params.time.amz_date();
         Ok(Prepared {
-            amz_date: params.time.amz_date(),
-            payload_hash: signature::hex(&Sha256::digest(request.body)),
+            amz_date: heapless::String::from_utf8(heapless::Vec::from_array(amz_date))
+                .expect("an amz date is ASCII digits, `T` and `Z`"),
+            payload_hash: signature::hex(&Sha256::digest(request.body).into()),
             headers: CanonicalHeaders::new(request.headers, params)?,
         })
     }
@@ -510,6 +511,7 @@ impl<'r> Prepared<'r> {
     /// The credential-scope date, `YYYYMMDD`.
     fn date(&self) -> &[u8; 8] {
         self.amz_date
+            .as_bytes()
             .first_chunk()
             .expect("an amz date starts with its eight-digit date")
     }
@@ -527,9 +529,9 @@ impl<'r> Prepared<'r> {
                 path: request.path,
                 query: request.query,
                 headers: &self.headers,
-                amz_date: ascii(&self.amz_date),
+                amz_date: &self.amz_date,
                 session_token: params.session_token,
-                payload_hash: ascii(&self.payload_hash),
+                payload_hash: &self.payload_hash,
                 settings: params.settings,
             },
         )
@@ -543,14 +545,14 @@ impl<'r> Prepared<'r> {
     ) -> Result<(), SigningError> {
         let mut hash = Sha256::new();
         self.write_canonical_request(request, params, &mut hash)?;
-        let hash = signature::hex(&hash.finalize());
+        let hash = signature::hex(&hash.finalize().into());
         string_to_sign::write(
             sink,
-            ascii(&self.amz_date),
+            &self.amz_date,
             self.date(),
             params.region,
             params.service,
-            ascii(&hash),
+            &hash,
         );
         Ok(())
     }
@@ -588,23 +590,11 @@ fn check_scope_name(name: &'static str, value: &str, max: usize) -> Result<(), S
     if value.len() > max {
         return Err(SigningError::ParameterTooLong { name, max });
     }
-    let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
-    if value.is_empty() || !value.bytes().all(allowed) {
+    let allowed = |b: u8| b.is_ascii_alphanumeric() | matches!(b, b'-' | b'_' | b'.');
+    if value.is_empty() || !value.bytes().fold(true, |ok, b| ok & allowed(b)) {
         return Err(SigningError::InvalidParameter { name });
     }
     Ok(())
-}
-
-/// Views ASCII bytes the signer produced itself (hex digits, dates) as text.
-fn ascii(bytes: &[u8]) -> &str {
-    core::str::from_utf8(bytes).expect("hex digits and dates are ASCII")
-}
-
-fn inline_string<const N: usize>(text: &str) -> heapless::String<N> {
-    let mut s = heapless::String::new();
-    s.push_str(text)
-        .expect("dates and hex digests fit their fixed-size strings");
-    s
 }
 
 /// Copies the signer's output into a small buffer and forwards it to a [`Sink`] in chunks, so
@@ -626,6 +616,7 @@ impl<'s, S: Sink + ?Sized> Buffered<'s, S> {
     }
 
     /// Appends one ASCII byte.
+    #[inline(always)]
     pub(crate) fn byte(&mut self, b: u8) {
         debug_assert!(b.is_ascii(), "only ASCII bytes are written one at a time");
         if self.len == self.buf.len() {
@@ -636,6 +627,7 @@ impl<'s, S: Sink + ?Sized> Buffered<'s, S> {
     }
 
     /// Appends a whole string.
+    #[inline]
     pub(crate) fn text(&mut self, s: &str) {
         let bytes = s.as_bytes();
         if bytes.len() <= self.buf.len() - self.len {

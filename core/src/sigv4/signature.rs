@@ -10,16 +10,26 @@ use super::canonical_request::{CanonicalHeaders, is_signer_header};
 use super::string_to_sign::{ALGORITHM, TERMINATOR};
 use super::{MAX_AUTHORIZATION_LEN, SigningError, SigningParams};
 
-const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
+/// The two lower-case hex digits of every byte value (one lookup per byte: three digests per
+/// request are hex-encoded).
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut table = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = [DIGITS[i >> 4], DIGITS[i & 0x0f]];
+        i += 1;
+    }
+    table
+};
 
 /// Lower-case hex of a 32-byte digest or MAC.
-pub(crate) fn hex(bytes: &[u8]) -> [u8; 64] {
+pub(crate) fn hex(bytes: &[u8; 32]) -> heapless::String<64> {
     let mut out = [0u8; 64];
-    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
-        pair[0] = HEX_LOWER[usize::from(b >> 4)];
-        pair[1] = HEX_LOWER[usize::from(b & 0x0f)];
+    for (pair, &b) in out.as_chunks_mut::<2>().0.iter_mut().zip(bytes) {
+        *pair = HEX_PAIRS[usize::from(b)];
     }
-    out
+    heapless::String::from_utf8(heapless::Vec::from_array(out)).expect("hex digits are ASCII")
 }
 
 /// Builds the `Authorization` header value into `out`.
@@ -88,8 +98,8 @@ mod tests {
         bytes[0] = 0xAB;
         bytes[31] = 0x0F;
         let text = hex(&bytes);
-        assert_eq!(&text[..4], b"ab00");
-        assert_eq!(&text[60..], b"000f");
+        assert_eq!(&text[..4], "ab00");
+        assert_eq!(&text[60..], "000f");
     }
 
     #[test]
