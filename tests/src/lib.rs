@@ -2,3 +2,6 @@
 
 pub mod moto;
 pub mod mock_kms;
+pub mod fault_server;
+#[doc(hidden)]
+pub mod fuzzing;

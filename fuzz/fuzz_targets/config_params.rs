@@ -1,0 +1,4 @@
+#![no_main]
+libfuzzer_sys::fuzz_target!(
+    |data: &[u8]| kms_seal_core::fuzzing::config::vault_config_params(data)
+);
