@@ -8,6 +8,9 @@
 //! 3. `signing_key`: [`SigningKey`], the HMAC chain over date, region, service and `aws4_request`;
 //! 4. `signature`: the HMAC of the string to sign and the `Authorization` header.
 //!
+//! (`hmac_sha256` is HMAC-SHA256 over `sha2`'s compression function, with the key's two pad
+//! states computed once per [`SigningKey`].)
+//!
 //! Nothing here allocates: the canonical request and the string to sign are never built in
 //! memory but fed to the hash through the small [`Sink`] trait, the header order is sorted in a
 //! fixed-size index, and [`SigningOutput`] holds its strings inline (it borrows the session
@@ -199,7 +202,7 @@ impl fmt::Debug for SignableRequest<'_> {
 /// [`SigningParams`] it was signed with instead of copying the secret.
 pub struct SigningOutput<'a> {
     amz_date: heapless::String<16>,
-    authorization: heapless::String<MAX_AUTHORIZATION_LEN>,
+    authorization: signature::Authorization,
     signature: heapless::String<64>,
     content_sha256: Option<heapless::String<64>>,
     session_token: Option<&'a str>,
@@ -215,7 +218,7 @@ impl<'a> SigningOutput<'a> {
     /// `AWS4-HMAC-SHA256 Credential=<id>/<date>/<region>/<service>/aws4_request,
     /// SignedHeaders=<names>, Signature=<hex>`.
     pub fn authorization(&self) -> &str {
-        &self.authorization
+        self.authorization.as_str()
     }
 
     /// The `x-amz-date` header value, `YYYYMMDDTHHMMSSZ`.
@@ -411,25 +414,22 @@ pub fn sign<'p>(
     let mut mac = key.mac();
     prepared.write_string_to_sign(request, params, &mut mac)?;
 
-    // Built in place: the authorization buffer is the bulk of the output.
-    let mut out = SigningOutput {
+    let signature = signature::hex(&mac.finalize());
+    Ok(SigningOutput {
+        authorization: signature::authorization(
+            params,
+            prepared.date(),
+            &prepared.headers,
+            &signature,
+        )?,
         amz_date: prepared.amz_date.clone(),
-        authorization: heapless::String::new(),
-        signature: signature::hex(&mac.finalize()),
+        signature,
         content_sha256: params
             .settings
             .content_sha256_header
             .then(|| prepared.payload_hash.clone()),
         session_token: params.session_token,
-    };
-    signature::write_authorization(
-        &mut out.authorization,
-        params,
-        prepared.date(),
-        &prepared.headers,
-        &out.signature,
-    )?;
-    Ok(out)
+    })
 }
 
 /// Writes the canonical request (SigV4 step 1) of `request` to `sink`.

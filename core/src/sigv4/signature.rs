@@ -32,47 +32,79 @@ pub(crate) fn hex(bytes: &[u8; 32]) -> heapless::String<64> {
     heapless::String::from_utf8(heapless::Vec::from_array(out)).expect("hex digits are ASCII")
 }
 
-/// Builds the `Authorization` header value into `out`.
-pub(crate) fn write_authorization(
-    out: &mut heapless::String<MAX_AUTHORIZATION_LEN>,
+/// The `Authorization` header value, held inline.
+///
+/// A plain byte array with a length (rather than `heapless::String`, whose pushes copy byte by
+/// byte): every byte written is ASCII, checked where it comes from.
+#[derive(Clone)]
+pub(crate) struct Authorization {
+    bytes: [u8; MAX_AUTHORIZATION_LEN],
+    len: usize,
+}
+
+impl Authorization {
+    /// The header value.
+    pub(crate) fn as_str(&self) -> &str {
+        core::str::from_utf8(&self.bytes[..self.len])
+            .expect("the authorization header is built from ASCII parts")
+    }
+
+    fn push(&mut self, part: &[u8]) -> Result<(), SigningError> {
+        let end = self.len + part.len();
+        let slot = self
+            .bytes
+            .get_mut(self.len..end)
+            .ok_or(SigningError::AuthorizationTooLong {
+                max: MAX_AUTHORIZATION_LEN,
+            })?;
+        slot.copy_from_slice(part);
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// Builds the `Authorization` header value.
+///
+/// The access key id, region and service were checked to be ASCII; header names are tokens.
+pub(crate) fn authorization(
     params: &SigningParams<'_>,
     date: &[u8; 8],
     headers: &CanonicalHeaders<'_>,
     signature: &str,
-) -> Result<(), SigningError> {
-    let too_long = |_| SigningError::AuthorizationTooLong {
-        max: MAX_AUTHORIZATION_LEN,
+) -> Result<Authorization, SigningError> {
+    let mut out = Authorization {
+        bytes: [0; MAX_AUTHORIZATION_LEN],
+        len: 0,
     };
-    let date = core::str::from_utf8(date).expect("date stamps are ASCII digits");
     for part in [
-        ALGORITHM,
-        " Credential=",
-        params.access_key_id,
-        "/",
+        ALGORITHM.as_bytes(),
+        b" Credential=",
+        params.access_key_id.as_bytes(),
+        b"/",
         date,
-        "/",
-        params.region,
-        "/",
-        params.service,
-        "/",
-        TERMINATOR,
-        ", SignedHeaders=",
+        b"/",
+        params.region.as_bytes(),
+        b"/",
+        params.service.as_bytes(),
+        b"/",
+        TERMINATOR.as_bytes(),
+        b", SignedHeaders=",
     ] {
-        out.push_str(part).map_err(too_long)?;
+        out.push(part)?;
     }
     for (i, (entry, name)) in headers.signed_names().enumerate() {
         if i > 0 {
-            out.push(';').map_err(too_long)?;
+            out.push(b";")?;
         }
-        let start = out.len();
-        out.push_str(name).map_err(too_long)?;
+        let start = out.len;
+        out.push(name.as_bytes())?;
         if !is_signer_header(entry) {
-            out.as_mut_str()[start..].make_ascii_lowercase();
+            out.bytes[start..out.len].make_ascii_lowercase();
         }
     }
-    out.push_str(", Signature=").map_err(too_long)?;
-    out.push_str(signature).map_err(too_long)?;
-    Ok(())
+    out.push(b", Signature=")?;
+    out.push(signature.as_bytes())?;
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -107,9 +139,8 @@ mod tests {
         let p = params();
         let list = [("Host", "example.amazonaws.com"), ("My-Header1", "value1")];
         let headers = CanonicalHeaders::new(&list, &p).unwrap();
-        let mut out = heapless::String::new();
         let sig = "c5410059b04c1ee005303aed430f6e6645f61f4dc9e1461ec8f8916fdf18852c";
-        write_authorization(&mut out, &p, b"20150830", &headers, sig).unwrap();
+        let out = authorization(&p, b"20150830", &headers, sig).unwrap();
         // aws-signing-test-suite/v4/post-header-key-sort/header-signed-request.txt
         assert_eq!(
             out.as_str(),
@@ -138,10 +169,9 @@ mod tests {
             *slot = (name.as_str(), "v");
         }
         let headers = CanonicalHeaders::new(&list, &p).unwrap();
-        let mut out = heapless::String::new();
         assert_eq!(
-            write_authorization(&mut out, &p, b"20150830", &headers, "sig"),
-            Err(SigningError::AuthorizationTooLong {
+            authorization(&p, b"20150830", &headers, "sig").err(),
+            Some(SigningError::AuthorizationTooLong {
                 max: MAX_AUTHORIZATION_LEN
             })
         );
