@@ -16,7 +16,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -171,6 +171,9 @@ impl Seen {
 struct Shared {
     script: Mutex<VecDeque<Action>>,
     seen: Mutex<Vec<Seen>>,
+    keep_log: AtomicBool,
+    requests: AtomicUsize,
+    connections: AtomicUsize,
     upstream: Upstream,
     stop: AtomicBool,
     started: Instant,
@@ -205,6 +208,9 @@ impl FaultServer {
         let shared = Arc::new(Shared {
             script: Mutex::new(VecDeque::new()),
             seen: Mutex::new(Vec::new()),
+            keep_log: AtomicBool::new(true),
+            requests: AtomicUsize::new(0),
+            connections: AtomicUsize::new(0),
             upstream,
             stop: AtomicBool::new(false),
             started: Instant::now(),
@@ -217,6 +223,7 @@ impl FaultServer {
                         break;
                     }
                     let Ok(stream) = stream else { continue };
+                    shared.connections.fetch_add(1, Ordering::SeqCst);
                     let shared = shared.clone();
                     std::thread::spawn(move || serve_connection(stream, &shared));
                 }
@@ -249,14 +256,26 @@ impl FaultServer {
         lock(&self.shared.script).len()
     }
 
-    /// Every request received so far, in arrival order.
+    /// Every request received so far, in arrival order (while the log is kept).
     pub fn seen(&self) -> Vec<Seen> {
         lock(&self.shared.seen).clone()
     }
 
+    /// Keeps (the default) or stops keeping the request log, for long load runs; the counts
+    /// of [`attempts`](Self::attempts) and [`connections`](Self::connections) go on.
+    pub fn keep_log(&self, on: bool) -> &FaultServer {
+        self.shared.keep_log.store(on, Ordering::SeqCst);
+        self
+    }
+
     /// How many requests arrived.
     pub fn attempts(&self) -> usize {
-        lock(&self.shared.seen).len()
+        self.shared.requests.load(Ordering::SeqCst)
+    }
+
+    /// How many connections were accepted.
+    pub fn connections(&self) -> usize {
+        self.shared.connections.load(Ordering::SeqCst)
     }
 
     /// How many requests for this KMS operation (or path) arrived.
@@ -442,6 +461,10 @@ fn handle(stream: &mut TcpStream, shared: &Shared, action: Action) -> Option<boo
 }
 
 fn record(shared: &Shared, request: Request, action: &'static str) {
+    shared.requests.fetch_add(1, Ordering::SeqCst);
+    if !shared.keep_log.load(Ordering::SeqCst) {
+        return;
+    }
     let at = shared.started.elapsed();
     lock(&shared.seen).push(Seen {
         request,
