@@ -1,5 +1,6 @@
 //! Shared helpers for the kms-seal integration tests.
 
+pub mod cli;
 pub mod moto;
 pub mod mock_kms;
 pub mod fault_server;
