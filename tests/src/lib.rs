@@ -1,8 +1,9 @@
 //! Shared helpers for the kms-seal integration tests.
 
 pub mod cli;
-pub mod moto;
-pub mod mock_kms;
 pub mod fault_server;
+pub mod mock_kms;
+pub mod moto;
+
 #[doc(hidden)]
 pub mod fuzzing;
