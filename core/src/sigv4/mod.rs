@@ -8,7 +8,7 @@
 //! 3. `signing_key`: [`SigningKey`], the HMAC chain over date, region, service and `aws4_request`;
 //! 4. `signature`: the HMAC of the string to sign and the `Authorization` header.
 //!
-//! (`hmac_sha256` is HMAC-SHA256 over `sha2`'s compression function, with the key's two pad
+//! (`sha256` holds HMAC-SHA256 over `sha2`'s compression function, with the key's two pad
 //! states computed once per [`SigningKey`].)
 //!
 //! Nothing here allocates: the canonical request and the string to sign are never built in
@@ -75,7 +75,7 @@
 //! ```
 
 mod canonical_request;
-mod hmac_sha256;
+mod sha256;
 mod signature;
 mod signing_key;
 mod string_to_sign;

@@ -1,13 +1,14 @@
-//! HMAC-SHA256 (RFC 2104) on top of `sha2`'s SHA-256 compression function.
+//! SHA-256 streaming and HMAC-SHA256 (RFC 2104) on top of `sha2`'s SHA-256 compression
+//! function.
 //!
 //! SigV4 computes one HMAC per request with a key that is fixed for a day. HMAC starts by
 //! hashing one block derived from the key for the inner hash and one for the outer hash; here
 //! those two SHA-256 states are computed once ([`HmacKey`]) and every MAC starts from them, which
-//! saves two of the ~22 compressions a KMS request costs. All key-dependent state is zeroized on
-//! drop (the `hmac` crate only does that with a feature this workspace does not enable).
+//! saves two of the ~22 compressions a KMS request costs. All key-dependent state, including
+//! the streaming inner hash ([`Sha256Stream`]), is zeroized on drop (the `hmac` and `sha2`
+//! crates only do that with features this workspace does not enable).
 
 use sha2::block_api::compress256;
-use sha2::{Digest, Sha256};
 use zeroize::Zeroize;
 
 use super::Sink;
@@ -47,13 +48,13 @@ impl HmacKey {
             }
         } else {
             // RFC 2104 §2: keys longer than the block are hashed first.
-            let mut hash = Sha256::new();
+            let mut hash = Sha256Stream::new();
             for part in parts {
                 hash.update(part);
             }
             let mut digest = hash.finalize();
             block[..32].copy_from_slice(&digest);
-            digest.as_mut_slice().zeroize();
+            digest.zeroize();
         }
         let mut inner = IV;
         let mut outer = IV;
@@ -68,12 +69,9 @@ impl HmacKey {
     /// A MAC computation with this key.
     pub(crate) fn mac(&self) -> HmacSha256 {
         HmacSha256 {
-            state: self.inner,
-            outer: self.outer,
-            buf: [0; BLOCK_LEN],
-            buf_len: 0,
             // The ipad block has been hashed already.
-            hashed: BLOCK_LEN as u64,
+            inner: Sha256Stream::resume(self.inner, BLOCK_LEN as u64),
+            outer: self.outer,
         }
     }
 
@@ -92,29 +90,46 @@ impl Drop for HmacKey {
     }
 }
 
-/// An HMAC-SHA256 computation in progress. Zeroized on drop.
-pub(crate) struct HmacSha256 {
+/// SHA-256 of a message written in pieces. Zeroized on drop.
+pub(crate) struct Sha256Stream {
     state: [u32; 8],
-    outer: [u32; 8],
     buf: [u8; BLOCK_LEN],
     buf_len: usize,
     hashed: u64,
 }
 
-impl HmacSha256 {
+impl Sha256Stream {
+    /// An empty message.
+    pub(crate) fn new() -> Sha256Stream {
+        Sha256Stream::resume(IV, 0)
+    }
+
+    /// Continues from `state`, after `hashed` bytes (whole blocks).
+    fn resume(state: [u32; 8], hashed: u64) -> Sha256Stream {
+        Sha256Stream {
+            state,
+            buf: [0; BLOCK_LEN],
+            buf_len: 0,
+            hashed,
+        }
+    }
+
     /// Appends `data` to the message.
+    #[inline]
     pub(crate) fn update(&mut self, mut data: &[u8]) {
         self.hashed += data.len() as u64;
+        let room = BLOCK_LEN - self.buf_len;
+        if data.len() < room {
+            // The common case for the small pieces of a canonical request.
+            self.buf[self.buf_len..self.buf_len + data.len()].copy_from_slice(data);
+            self.buf_len += data.len();
+            return;
+        }
         if self.buf_len > 0 {
-            let take = (BLOCK_LEN - self.buf_len).min(data.len());
-            self.buf[self.buf_len..self.buf_len + take].copy_from_slice(&data[..take]);
-            self.buf_len += take;
-            data = &data[take..];
-            if self.buf_len < BLOCK_LEN {
-                return;
-            }
+            self.buf[self.buf_len..].copy_from_slice(&data[..room]);
             compress256(&mut self.state, core::slice::from_ref(&self.buf));
             self.buf_len = 0;
+            data = &data[room..];
         }
         let (blocks, rest) = data.as_chunks::<BLOCK_LEN>();
         if !blocks.is_empty() {
@@ -124,19 +139,51 @@ impl HmacSha256 {
         self.buf_len = rest.len();
     }
 
+    /// The 32-byte digest.
+    pub(crate) fn finalize(mut self) -> [u8; 32] {
+        finish(&mut self.state, &mut self.buf, self.buf_len, self.hashed)
+    }
+}
+
+impl Drop for Sha256Stream {
+    fn drop(&mut self) {
+        self.state.zeroize();
+        self.buf.zeroize();
+    }
+}
+
+/// An HMAC-SHA256 computation in progress. Zeroized on drop.
+pub(crate) struct HmacSha256 {
+    inner: Sha256Stream,
+    outer: [u32; 8],
+}
+
+impl HmacSha256 {
+    /// Appends `data` to the message.
+    pub(crate) fn update(&mut self, data: &[u8]) {
+        self.inner.update(data);
+    }
+
     /// The 32-byte tag.
     pub(crate) fn finalize(mut self) -> [u8; 32] {
-        let mut inner = finish(&mut self.state, &mut self.buf, self.buf_len, self.hashed);
+        let inner = &mut self.inner;
+        let mut digest = finish(
+            &mut inner.state,
+            &mut inner.buf,
+            inner.buf_len,
+            inner.hashed,
+        );
         // Outer hash: the opad block (already in `outer`), then the inner digest.
         let mut block = [0u8; BLOCK_LEN];
-        block[..32].copy_from_slice(&inner);
+        block[..32].copy_from_slice(&digest);
         let tag = finish(&mut self.outer, &mut block, 32, (BLOCK_LEN + 32) as u64);
-        inner.zeroize();
+        digest.zeroize();
         tag
     }
 }
 
 impl Sink for HmacSha256 {
+    #[inline]
     fn write(&mut self, bytes: &[u8]) {
         self.update(bytes);
     }
@@ -144,9 +191,7 @@ impl Sink for HmacSha256 {
 
 impl Drop for HmacSha256 {
     fn drop(&mut self) {
-        self.state.zeroize();
         self.outer.zeroize();
-        self.buf.zeroize();
     }
 }
 
@@ -178,6 +223,20 @@ fn finish(
 mod tests {
     use super::*;
     use hmac::{Hmac, KeyInit, Mac};
+    use sha2::{Digest, Sha256};
+
+    #[test]
+    fn sha256_stream_matches_sha2_for_every_length_and_split() {
+        let data: [u8; 300] = core::array::from_fn(|i| (i * 13 + 5) as u8);
+        for len in 0..data.len() {
+            let expected: [u8; 32] = Sha256::digest(&data[..len]).into();
+            let mut hash = Sha256Stream::new();
+            for piece in data[..len].chunks(1 + len % 17) {
+                hash.update(piece);
+            }
+            assert_eq!(hash.finalize(), expected, "len {len} streamed");
+        }
+    }
 
     fn reference(key: &[u8], data: &[u8]) -> [u8; 32] {
         let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).unwrap();

@@ -14,7 +14,7 @@ use core::fmt;
 
 use zeroize::{Zeroize, Zeroizing};
 
-use super::hmac_sha256::{HmacKey, HmacSha256};
+use super::sha256::{HmacKey, HmacSha256};
 use super::string_to_sign::TERMINATOR;
 use super::{MAX_SCOPE_NAME_LEN, SigningError, check_scope_name};
 
