@@ -201,8 +201,38 @@ pub enum VaultConfigError {
 }
 
 impl fmt::Display for VaultConfigError {
+    /// One line whatever the input held: control characters from the config (a seal type, a
+    /// key or a value with a line break) are shown escaped (`\n`), so a message can neither
+    /// break a log line nor forge one.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
+        fmt::write(&mut OneLine(f), format_args!("{}", Unescaped(self)))
+    }
+}
+
+/// The message of a [`VaultConfigError`] before control characters are escaped.
+struct Unescaped<'e>(&'e VaultConfigError);
+
+/// Writes through to a formatter, escaping control characters.
+struct OneLine<'f, 'a>(&'f mut fmt::Formatter<'a>);
+
+impl fmt::Write for OneLine<'_, '_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for c in s.chars() {
+            if c.is_control() {
+                for e in c.escape_default() {
+                    fmt::Write::write_char(self.0, e)?;
+                }
+            } else {
+                fmt::Write::write_char(self.0, c)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Unescaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
             VaultConfigError::ReadConfig { path, kind } => write!(
                 f,
                 "cannot read Vault config {}: {kind}; check the path and its permissions",
