@@ -255,9 +255,40 @@ pub fn map_error_code(code: &ErrorCode) -> TransportError {
         ErrorCode::HttpResponseBodySize(_) => "the response body is too large".into(),
         ErrorCode::InternalError(Some(message)) => format!("host error: {message}"),
         ErrorCode::InternalError(None) => "host error".into(),
-        other => format!("{other:?}"),
+        other => error_code_name(other).into(),
     };
     TransportError::new(error_kind(code), detail)
+}
+
+/// A short lower-case name for the codes without a hand-written message above.
+fn error_code_name(code: &ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::HttpRequestLengthRequired => "the host requires a content length",
+        ErrorCode::HttpRequestBodySize(_) => "the request body size does not match",
+        ErrorCode::HttpRequestMethodInvalid => "invalid request method",
+        ErrorCode::HttpRequestUriInvalid => "invalid request uri: check the endpoint",
+        ErrorCode::HttpRequestUriTooLong => "request uri too long",
+        ErrorCode::HttpRequestHeaderSectionSize(_) | ErrorCode::HttpRequestHeaderSize(_) => {
+            "request headers too large"
+        }
+        ErrorCode::HttpRequestTrailerSectionSize(_) | ErrorCode::HttpRequestTrailerSize(_) => {
+            "request trailers too large"
+        }
+        ErrorCode::HttpResponseIncomplete => "the response was cut short",
+        ErrorCode::HttpResponseHeaderSectionSize(_) | ErrorCode::HttpResponseHeaderSize(_) => {
+            "response headers too large"
+        }
+        ErrorCode::HttpResponseTrailerSectionSize(_) | ErrorCode::HttpResponseTrailerSize(_) => {
+            "response trailers too large"
+        }
+        ErrorCode::HttpResponseTransferCoding(_) => "unsupported response transfer coding",
+        ErrorCode::HttpResponseContentCoding(_) => "unsupported response content coding",
+        ErrorCode::HttpUpgradeFailed => "http upgrade failed",
+        ErrorCode::HttpProtocolError => "http protocol error: check that the endpoint speaks http",
+        ErrorCode::LoopDetected => "the host detected a request loop",
+        ErrorCode::ConfigurationError => "the host's http configuration is invalid",
+        _ => "http error",
+    }
 }
 
 fn check_scheme(request: &Request) -> Result<(), TransportError> {

@@ -144,11 +144,17 @@ impl WasiSeal {
         match &value.value {
             StoredValue::Bare(blob) => self.seal.decrypt(blob, aad).map_err(ValueError::Seal),
             StoredValue::Multi(multi) => {
-                let mut slots: Vec<&BlobInfo> =
-                    multi.slots.iter().filter(|b| is_kms_slot(b)).collect();
-                slots.sort_by_key(|b| !self.seal.is_up_to_date(b));
+                // The current key's slots first, then the other AWS KMS slots.
+                let current = multi
+                    .slots
+                    .iter()
+                    .filter(|b| is_kms_slot(b) && self.seal.is_up_to_date(b));
+                let older = multi
+                    .slots
+                    .iter()
+                    .filter(|b| is_kms_slot(b) && !self.seal.is_up_to_date(b));
                 let mut last = ValueError::NoKmsSlot;
-                for blob in slots {
+                for blob in current.chain(older) {
                     match self.seal.decrypt(blob, aad) {
                         Ok(plaintext) => return Ok(plaintext),
                         Err(error) => last = ValueError::Seal(error),
@@ -180,8 +186,11 @@ impl fmt::Debug for WasiSeal {
 /// Whether a slot of a multi-seal value was made by an AWS KMS seal: its key id is a KMS key
 /// ARN. Other seals' slots (transit, PKCS#11, ...) are left alone.
 pub fn is_kms_slot(blob: &BlobInfo) -> bool {
-    blob.key_id()
-        .is_some_and(|id| id.starts_with("arn:") && id.contains(":kms:"))
+    blob.key_id().is_some_and(|id| {
+        id.strip_prefix("arn:")
+            .and_then(|rest| rest.split(':').nth(1))
+            .is_some_and(|service| service == "kms")
+    })
 }
 
 /// Why a seal could not be built from a configuration.

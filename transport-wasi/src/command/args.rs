@@ -1,7 +1,10 @@
 //! Command-line parsing for `kms-seal.wasm`: the native `kms-seal` interface, without `rewrap`
 //! (which replaces files in place; run it with the native binary).
 
-use std::fmt;
+use alloc::borrow::ToOwned;
+use alloc::format;
+use alloc::string::String;
+use core::fmt;
 
 /// Usage text printed by `--help` and after a usage error.
 pub const USAGE: &str = "\
@@ -84,7 +87,7 @@ impl fmt::Display for UsageError {
     }
 }
 
-impl std::error::Error for UsageError {}
+impl core::error::Error for UsageError {}
 
 impl Args {
     /// Parses the arguments after the program name.
@@ -161,7 +164,7 @@ mod tests {
     use super::*;
 
     fn parse(args: &[&str]) -> Result<Args, UsageError> {
-        Args::parse(args.iter().map(|s| s.to_string()))
+        Args::parse(args.iter().map(|s| String::from(*s)))
     }
 
     #[test]

@@ -11,11 +11,20 @@
 //! remain. With `VAULT_SEAL_TYPE=awskms`, any one enabled seal stanza is used, and none at all
 //! means the environment alone configures the seal.
 
-use std::fmt;
-use std::path::{Path, PathBuf};
+use alloc::borrow::ToOwned;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec;
+use alloc::vec::Vec;
+use core::fmt;
 
 use kms_seal_core::config::parse_go_bool;
 use zeroize::Zeroizing;
+
+use crate::wasi_io;
+
+/// Largest configuration file read.
+const MAX_CONFIG_FILE: u64 = 4 << 20;
 
 /// One `seal "<type>" { ... }` stanza, values stringified as Vault does. `Debug` shows the
 /// parameter names only: any value may be a credential.
@@ -51,15 +60,13 @@ impl fmt::Debug for Stanza {
 pub enum ConfigFileError {
     /// The file or directory could not be read.
     Read {
-        /// The path.
-        path: String,
-        /// The I/O error.
-        error: std::io::Error,
+        /// What went wrong, naming the path.
+        reason: String,
     },
     /// The file is not valid HCL or JSON.
     Syntax {
         /// The file.
-        path: PathBuf,
+        path: String,
         /// Line (1-based) where reading stopped.
         line: usize,
         /// What was wrong.
@@ -86,15 +93,13 @@ pub enum ConfigFileError {
 impl fmt::Display for ConfigFileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ConfigFileError::Read { path, error } => write!(
-                f,
-                "cannot read {path}: {error}; give the host access to its directory (wasmtime run --dir DIR)"
-            ),
-            ConfigFileError::Syntax { path, line, detail } => write!(
-                f,
-                "{}:{line}: {detail}; fix the Vault configuration file",
-                path.display()
-            ),
+            ConfigFileError::Read { reason } => f.write_str(reason),
+            ConfigFileError::Syntax { path, line, detail } => {
+                write!(
+                    f,
+                    "{path}:{line}: {detail}; fix the Vault configuration file"
+                )
+            }
             ConfigFileError::NoAwsKmsSeal {
                 path,
                 disabled,
@@ -119,7 +124,7 @@ impl fmt::Display for ConfigFileError {
     }
 }
 
-impl std::error::Error for ConfigFileError {}
+impl core::error::Error for ConfigFileError {}
 
 /// Reads `path` (a file, or a directory whose `*.hcl` and `*.json` files are read in name
 /// order) and picks the stanza, as described in the module documentation.
@@ -127,35 +132,36 @@ impl std::error::Error for ConfigFileError {}
 /// # Errors
 /// [`ConfigFileError`] naming the file and what to change.
 pub fn load_stanza(path: &str, env_activated: bool) -> Result<Option<Stanza>, ConfigFileError> {
-    let read_error = |error| ConfigFileError::Read {
-        path: path.to_owned(),
-        error,
-    };
-    let metadata = std::fs::metadata(path).map_err(read_error)?;
-    let mut files: Vec<PathBuf> = Vec::new();
-    if metadata.is_dir() {
-        for entry in std::fs::read_dir(path).map_err(read_error)? {
-            let file = entry.map_err(read_error)?.path();
-            let wanted = file.extension().is_some_and(|ext| {
-                ext.eq_ignore_ascii_case("hcl") || ext.eq_ignore_ascii_case("json")
-            });
-            if wanted && file.is_file() {
-                files.push(file);
-            }
-        }
-        files.sort();
+    let read_error = |reason| ConfigFileError::Read { reason };
+    let mut files: Vec<String> = Vec::new();
+    if wasi_io::is_dir(path).map_err(read_error)? {
+        let mut names: Vec<String> = wasi_io::list_files(path)
+            .map_err(read_error)?
+            .into_iter()
+            .filter(|name| has_extension(name, "hcl") || has_extension(name, "json"))
+            .collect();
+        names.sort_unstable();
+        let dir = path.trim_end_matches('/');
+        files.extend(names.into_iter().map(|name| format!("{dir}/{name}")));
     } else {
-        files.push(PathBuf::from(path));
+        files.push(path.to_owned());
     }
     let mut stanzas = Vec::new();
     for file in &files {
-        let text = std::fs::read_to_string(file).map_err(|error| ConfigFileError::Read {
-            path: file.display().to_string(),
-            error,
+        let bytes = wasi_io::read_file(file, MAX_CONFIG_FILE).map_err(read_error)?;
+        let text = core::str::from_utf8(&bytes).map_err(|_| ConfigFileError::Syntax {
+            path: file.clone(),
+            line: 0,
+            detail: "the file is not UTF-8 text".into(),
         })?;
-        stanzas.extend(parse_stanzas(&text, file)?);
+        stanzas.extend(parse_stanzas(text, file)?);
     }
     select(stanzas, env_activated, path)
+}
+
+fn has_extension(name: &str, extension: &str) -> bool {
+    name.rsplit_once('.')
+        .is_some_and(|(stem, ext)| !stem.is_empty() && ext.eq_ignore_ascii_case(extension))
 }
 
 fn select(
@@ -194,12 +200,9 @@ fn select(
 
 /// The seal stanzas of one file: JSON when the name ends in `.json` or the text starts with
 /// `{`, HCL otherwise.
-fn parse_stanzas(text: &str, path: &Path) -> Result<Vec<Stanza>, ConfigFileError> {
+fn parse_stanzas(text: &str, path: &str) -> Result<Vec<Stanza>, ConfigFileError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let json = path
-        .extension()
-        .is_some_and(|ext| ext.eq_ignore_ascii_case("json"))
-        || text.trim_start().starts_with('{');
+    let json = has_extension(path, "json") || text.trim_start().starts_with('{');
     let raw = if json {
         json_stanzas(text)
     } else {
@@ -542,7 +545,7 @@ impl<'a> Hcl<'a> {
                             let hex = self
                                 .text
                                 .get(self.pos..self.pos + 4)
-                                .and_then(|h| std::str::from_utf8(h).ok())
+                                .and_then(|h| core::str::from_utf8(h).ok())
                                 .and_then(|h| u32::from_str_radix(h, 16).ok())
                                 .and_then(char::from_u32);
                             let Some(ch) = hex else {
@@ -652,7 +655,7 @@ mod tests {
     use super::*;
 
     fn hcl(text: &str) -> Result<Vec<Stanza>, ConfigFileError> {
-        parse_stanzas(text, Path::new("vault.hcl"))
+        parse_stanzas(text, "vault.hcl")
     }
 
     fn params(s: &Stanza) -> Vec<(String, String)> {
@@ -716,14 +719,14 @@ telemetry { disable_hostname = true }
             r#"{"seal": {"awskms": [{"kms_key_id": "k", "disabled": false, "n": 3}]}}"#,
             r#"{"seal": [{"awskms": {"kms_key_id": "k", "disabled": false, "n": 3}}]}"#,
         ] {
-            let stanzas = parse_stanzas(text, Path::new("vault.json")).unwrap();
+            let stanzas = parse_stanzas(text, "vault.json").unwrap();
             assert_eq!(stanzas.len(), 1, "{text}");
             let p = params(&stanzas[0]);
             assert!(p.contains(&("kms_key_id".into(), "k".into())), "{text}");
             assert!(p.contains(&("n".into(), "3".into())), "{text}");
             assert!(!stanzas[0].disabled);
         }
-        assert!(parse_stanzas("{\"seal\": 3}", Path::new("v.json")).is_err());
+        assert!(parse_stanzas("{\"seal\": 3}", "v.json").is_err());
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! `kms-seal inspect`. Needs no configuration, credentials or network, and prints no secret
 //! material (only lengths and key ids).
 
+use alloc::vec::Vec;
+
 use kms_seal_core::envelope::{BlobInfo, DecodedValue, StoredValue};
 use serde_json::{Value, json};
 
@@ -45,6 +47,7 @@ fn describe_blob(blob: &BlobInfo) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec;
     use kms_seal_core::envelope::{KeyInfo, MultiWrapValue, decode_stored_value};
 
     fn blob(mechanism: u64, key_id: &str) -> BlobInfo {

@@ -12,13 +12,16 @@
 //! Vault config file (`--config`) in a directory the host pre-opened. KMS is reached through
 //! the host's `wasi:http` (`-S http`); credentials are static only.
 //!
-//! The transport, runtime, environment and seal modules are the library's own source files,
-//! compiled into this binary as well (the library is `no_std` on wasm32 and brings its own
-//! allocator and panic handler, which a `std` program must not link).
+//! Like the plugin, the command is `no_std` on wasm32 (without the standard library it is about
+//! 50 KB smaller): its I/O goes straight to WASI 0.2 (`wasi_io`), and it compiles the library's
+//! transport, runtime, environment, seal and allocator source files itself rather than linking
+//! the library, which carries the plugin's exports.
 
-use std::fmt;
-use std::io::{Read, Write};
-use std::time::Instant;
+#![cfg_attr(target_arch = "wasm32", no_std)]
+#![cfg_attr(target_arch = "wasm32", no_main)]
+// Natively the binary only says that it is a wasm32-wasip2 component; the rest is compiled
+// (and unit-tested) there but runs only on wasm32.
+#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code, unused_imports))]
 
 extern crate alloc;
 
@@ -43,12 +46,22 @@ mod runtime;
 )]
 #[path = "../transport.rs"]
 mod transport;
+mod wasi_io;
 #[allow(
     dead_code,
     reason = "shared with the plugin library; not every item is used here"
 )]
 #[path = "../wasi_seal.rs"]
 mod wasi_seal;
+#[cfg(target_arch = "wasm32")]
+#[path = "../wasm_rt.rs"]
+mod wasm_rt;
+
+use alloc::borrow::ToOwned;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
@@ -64,6 +77,8 @@ use wasi_seal::{SetupError, ValueError, WasiSeal};
 
 /// Largest input read from stdin (64 MiB), as in the native tool.
 const MAX_INPUT: u64 = 64 << 20;
+/// Largest `file://` credential file read.
+const MAX_SECRET_FILE: u64 = 64 << 10;
 
 /// Exit status for success.
 const EXIT_OK: i32 = 0;
@@ -72,56 +87,53 @@ const EXIT_FAILED: i32 = 1;
 /// Exit status for usage and configuration errors (WASI 0.2 hosts report it as 1).
 const EXIT_USAGE: i32 = 2;
 
-fn main() {
-    let env = Environment::from_host();
-    let stdin = std::io::stdin();
-    let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
-    let status = run(
-        std::env::args().skip(1),
-        &mut stdin.lock(),
-        &mut stdout.lock(),
-        &mut stderr.lock(),
-        &env,
-    );
-    std::process::exit(status);
+/// The entry point wasi-libc's start-up code (`wasi:cli/run`) calls; the result is the exit
+/// status it passes to `wasi:cli/exit`.
+#[cfg(target_arch = "wasm32")]
+#[allow(unsafe_code, reason = "the C entry point needs an unmangled symbol")]
+mod entry {
+    #[unsafe(no_mangle)]
+    extern "C" fn __main_void() -> i32 {
+        super::run(
+            super::wasi_io::arguments(),
+            &super::Environment::from_host(),
+        )
+    }
 }
 
-/// Runs the tool with these arguments (without the program name), streams and environment,
-/// and returns the exit status.
-fn run(
-    args: impl IntoIterator<Item = String>,
-    stdin: &mut dyn Read,
-    stdout: &mut dyn Write,
-    stderr: &mut dyn Write,
-    env: &Environment,
-) -> i32 {
+/// Natively there is nothing to run: the tool is a wasm32-wasip2 component.
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    eprintln!(
+        "kms-seal (kms-seal-wasi) is a wasm32-wasip2 component: build it with \
+         cargo build --profile release-small --target wasm32-wasip2 -p kms-seal-wasi"
+    );
+    std::process::exit(EXIT_USAGE);
+}
+
+/// Runs the tool with these arguments (without the program name) and environment, on the
+/// host's standard streams, and returns the exit status.
+fn run(args: Vec<String>, env: &Environment) -> i32 {
     let args = match Args::parse(args) {
         Ok(a) => a,
-        Err(e) => return report(stderr, &Failure::Usage(e.to_string())),
+        Err(e) => return report(&Failure::Usage(e.to_string())),
     };
     if args.help {
-        let _ = writeln!(stdout, "{USAGE}");
+        let _ = wasi_io::write_stdout(format!("{USAGE}\n").as_bytes());
         return EXIT_OK;
     }
     if args.version {
-        let _ = writeln!(
-            stdout,
-            "kms-seal {} (wasm32-wasip2)",
-            env!("CARGO_PKG_VERSION")
-        );
+        let version = format!("kms-seal {} (wasm32-wasip2)\n", env!("CARGO_PKG_VERSION"));
+        let _ = wasi_io::write_stdout(version.as_bytes());
         return EXIT_OK;
     }
     let mut out = Vec::new();
-    match execute(&args, stdin, &mut out, stderr, env) {
-        Ok(()) => match stdout.write_all(&out).and_then(|()| stdout.flush()) {
+    match execute(&args, &mut out, env) {
+        Ok(()) => match wasi_io::write_stdout(&out) {
             Ok(()) => EXIT_OK,
-            Err(e) => report(
-                stderr,
-                &Failure::Operation(format!("cannot write stdout: {e}")),
-            ),
+            Err(e) => report(&Failure::Operation(format!("cannot write stdout: {e}"))),
         },
-        Err(f) => report(stderr, &f),
+        Err(f) => report(&f),
     }
 }
 
@@ -166,53 +178,47 @@ impl From<SetupError> for Failure {
     }
 }
 
-fn report(stderr: &mut dyn Write, failure: &Failure) -> i32 {
+fn report(failure: &Failure) -> i32 {
     // One line, whatever the underlying messages contain.
     let line: String = failure
         .to_string()
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    let _ = writeln!(stderr, "kms-seal: error: {line}");
+    wasi_io::write_stderr(&format!("kms-seal: error: {line}\n"));
     match failure {
         Failure::Usage(_) | Failure::Config(_) => EXIT_USAGE,
         Failure::Operation(_) => EXIT_FAILED,
     }
 }
 
-fn execute(
-    args: &Args,
-    stdin: &mut dyn Read,
-    out: &mut Vec<u8>,
-    stderr: &mut dyn Write,
-    env: &Environment,
-) -> Result<(), Failure> {
+fn execute(args: &Args, out: &mut Vec<u8>, env: &Environment) -> Result<(), Failure> {
     let command = args
         .command
         .ok_or_else(|| Failure::Usage("missing command".into()))?;
     let aad = args.aad.as_deref().map(str::as_bytes);
     match command {
         Command::Inspect => {
-            let value = read_value(stdin, args.base64)?;
+            let value = read_value(args.base64)?;
             let text = serde_json::to_string_pretty(&inspect::describe(&value))
                 .map_err(|e| Failure::Operation(format!("cannot format JSON: {e}")))?;
             out.extend_from_slice(text.as_bytes());
             out.push(b'\n');
         }
         Command::Encrypt => {
-            let plaintext = read_input(stdin, args.base64, "plaintext")?;
-            let seal = open_seal(args, env, stderr)?;
+            let plaintext = read_input(args.base64, "plaintext")?;
+            let seal = open_seal(args, env)?;
             let blob = seal.seal().encrypt(&plaintext, aad)?;
             write_output(out, &StoredValue::Bare(blob).encode(), args.base64);
         }
         Command::Decrypt => {
-            let value = read_value(stdin, args.base64)?;
-            let seal = open_seal(args, env, stderr)?;
+            let value = read_value(args.base64)?;
+            let seal = open_seal(args, env)?;
             let plaintext = seal.decrypt_value(&value, aad)?;
             write_output(out, &plaintext, args.base64);
         }
         Command::Check => {
-            let seal = open_seal(args, env, stderr)?;
+            let seal = open_seal(args, env)?;
             check(&seal, out)?;
         }
     }
@@ -221,7 +227,7 @@ fn execute(
 
 /// Loads the configuration (flags over environment over file) and builds the seal. The seal
 /// is not initialised: `encrypt` and `decrypt` need one KMS call each, as in the native tool.
-fn open_seal(args: &Args, env: &Environment, stderr: &mut dyn Write) -> Result<WasiSeal, Failure> {
+fn open_seal(args: &Args, env: &Environment) -> Result<WasiSeal, Failure> {
     let mut overrides: Vec<(&str, &str)> = Vec::new();
     if let Some(k) = &args.key_id {
         overrides.push(("kms_key_id", k));
@@ -234,25 +240,24 @@ fn open_seal(args: &Args, env: &Environment, stderr: &mut dyn Write) -> Result<W
     }
     let config = load_config(args.config.as_deref(), &overrides, env)?;
     for unknown in &config.unknown_parameters {
-        let _ = writeln!(
-            stderr,
-            "kms-seal: warning: ignoring unknown seal parameter {unknown:?}"
-        );
+        wasi_io::write_stderr(&format!(
+            "kms-seal: warning: ignoring unknown seal parameter `{unknown}`\n"
+        ));
     }
     let read_file = |path: &str| -> Result<Zeroizing<String>, String> {
-        std::fs::read_to_string(path)
-            .map(Zeroizing::new)
-            .map_err(|e| format!("cannot read {path}: {e} (is its directory pre-opened?)"))
+        let bytes = wasi_io::read_file(path, MAX_SECRET_FILE)?;
+        core::str::from_utf8(&bytes)
+            .map(|text| Zeroizing::new(text.to_owned()))
+            .map_err(|_| format!("{path} is not UTF-8 text"))
     };
     let seal = WasiSeal::from_config(&config, env, Some(&read_file))?;
     if args.verbose > 0 {
         let settings = seal.seal().settings();
-        let _ = writeln!(
-            stderr,
-            "kms-seal: info: kms endpoint {} (signing region {})",
+        wasi_io::write_stderr(&format!(
+            "kms-seal: info: kms endpoint {} (signing region {})\n",
             settings.endpoint.url(),
             settings.endpoint.signing_region()
-        );
+        ));
     }
     Ok(seal)
 }
@@ -301,22 +306,14 @@ fn load_config(
     AwsKmsSealConfig::from_params(params, lookup).map_err(|e| Failure::Config(e.to_string()))
 }
 
-fn read_input(
-    stdin: &mut dyn Read,
-    base64: bool,
-    what: &str,
-) -> Result<Zeroizing<Vec<u8>>, Failure> {
-    let mut raw = Zeroizing::new(Vec::new());
-    stdin
-        .take(MAX_INPUT + 1)
-        .read_to_end(&mut raw)
-        .map_err(|e| Failure::Operation(format!("cannot read stdin: {e}")))?;
-    if raw.len() as u64 > MAX_INPUT {
-        return Err(Failure::Usage(format!(
+fn read_input(base64: bool, what: &str) -> Result<Zeroizing<Vec<u8>>, Failure> {
+    let raw = wasi_io::read_stdin(MAX_INPUT).map_err(|e| match e {
+        None => Failure::Usage(format!(
             "the {what} on stdin is larger than {} MiB",
             MAX_INPUT >> 20
-        )));
-    }
+        )),
+        Some(reason) => Failure::Operation(format!("cannot read stdin: {reason}")),
+    })?;
     if base64 {
         decode_base64(&raw, what)
     } else {
@@ -342,8 +339,8 @@ fn decode_base64(text: &[u8], what: &str) -> Result<Zeroizing<Vec<u8>>, Failure>
         })
 }
 
-fn read_value(stdin: &mut dyn Read, base64: bool) -> Result<DecodedValue, Failure> {
-    let bytes = read_input(stdin, base64, "stored value")?;
+fn read_value(base64: bool) -> Result<DecodedValue, Failure> {
+    let bytes = read_input(base64, "stored value")?;
     if bytes.is_empty() {
         return Err(Failure::Operation(
             "stdin is empty; pass a stored value (a BlobInfo or a multiwrapvalue:1 entry)".into(),
@@ -366,14 +363,16 @@ fn write_output(out: &mut Vec<u8>, bytes: &[u8], base64: bool) {
     }
 }
 
-fn millis(since: Instant) -> f64 {
-    (since.elapsed().as_secs_f64() * 1e6).round() / 1e3
+/// Milliseconds since `start_nanos`, to the microsecond.
+fn millis(start_nanos: u64) -> f64 {
+    let micros = (wasi_io::monotonic_nanos().saturating_sub(start_nanos) + 500) / 1000;
+    micros as f64 / 1e3
 }
 
 /// DescribeKey, then an encrypt/decrypt round trip of 32 random bytes.
 fn check(seal: &WasiSeal, out: &mut Vec<u8>) -> Result<(), Failure> {
     let seal = seal.seal();
-    let t = Instant::now();
+    let t = wasi_io::monotonic_nanos();
     let metadata = seal.describe_key()?;
     let describe_ms = millis(t);
     if let Some(reason) = metadata.unusable_reason() {
@@ -386,10 +385,10 @@ fn check(seal: &WasiSeal, out: &mut Vec<u8>) -> Result<(), Failure> {
     seal.runtime()
         .fill_random(&mut probe[..])
         .map_err(|e| Failure::Operation(format!("no randomness for the probe: {e}")))?;
-    let t = Instant::now();
+    let t = wasi_io::monotonic_nanos();
     let blob = seal.encrypt(&probe[..], None)?;
     let encrypt_ms = millis(t);
-    let t = Instant::now();
+    let t = wasi_io::monotonic_nanos();
     let back = seal.decrypt(&blob, None)?;
     let decrypt_ms = millis(t);
     if back.as_slice() != &probe[..] {
