@@ -4,6 +4,7 @@ pub mod cli;
 pub mod fault_server;
 pub mod mock_kms;
 pub mod moto;
+pub mod stub_kms;
 
 #[doc(hidden)]
 pub mod fuzzing;

@@ -391,15 +391,103 @@ fn proxy_from_env() -> Option<ureq::Proxy> {
 }
 
 fn build_agent(config: &TransportConfig, proxy: Option<ureq::Proxy>) -> ureq::Agent {
-    ureq::Agent::config_builder()
+    let agent_config = ureq::Agent::config_builder()
         .timeout_connect(Some(config.connect_timeout))
         .timeout_global(Some(config.call_timeout))
         .http_status_as_error(false)
         .max_redirects(0)
         .proxy(proxy)
         .user_agent(concat!("kms-seal/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into()
+        // ureq's default buffers are 128 KiB each way per connection layer (TCP, then TLS
+        // again), zero-filled when a connection opens: most of a one-shot CLI run's user
+        // time and a quarter of its memory. KMS requests and response heads are a few KiB;
+        // bodies stream through the buffers.
+        .input_buffer_size(IO_BUFFER_BYTES)
+        .output_buffer_size(IO_BUFFER_BYTES)
+        .build();
+    ureq::Agent::with_parts(
+        agent_config,
+        ureq::unversioned::transport::DefaultConnector::default(),
+        CachingResolver::default(),
+    )
+}
+
+/// Size of each of a connection's input and output buffers. A response head must fit in the
+/// input buffer and a request head in the output buffer.
+const IO_BUFFER_BYTES: usize = 16 * 1024;
+
+/// How long [`CachingResolver`] keeps a host name's addresses.
+const RESOLVE_CACHE_TTL: Duration = Duration::from_secs(10);
+
+/// Host names the resolver remembers at once (a transport talks to one or two hosts).
+const RESOLVE_CACHE_ENTRIES: usize = 8;
+
+/// ureq's resolver without a thread per call.
+///
+/// ureq resolves the host before every request, even when it then reuses a pooled connection,
+/// and with a deadline set its default resolver spawns a thread for each lookup: that thread
+/// was most of the client CPU of a KMS call over a kept-alive connection. IP literals
+/// (emulators, VPC endpoint addresses) are parsed without a thread, and a name's addresses
+/// are reused for [`RESOLVE_CACHE_TTL`]; they are only used to open new connections.
+#[derive(Debug, Default)]
+struct CachingResolver {
+    inner: ureq::unversioned::resolver::DefaultResolver,
+    cache: std::sync::Mutex<Vec<ResolvedName>>,
+}
+
+#[derive(Debug)]
+struct ResolvedName {
+    host_and_port: String,
+    at: Instant,
+    addrs: ureq::unversioned::resolver::ResolvedSocketAddrs,
+}
+
+impl ureq::unversioned::resolver::Resolver for CachingResolver {
+    fn resolve(
+        &self,
+        uri: &http::Uri,
+        config: &ureq::config::Config,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        use ureq::unversioned::resolver::DefaultResolver;
+        let key = match (uri.scheme(), uri.authority()) {
+            (Some(scheme), Some(authority)) => DefaultResolver::host_and_port(scheme, authority),
+            _ => None,
+        };
+        let Some(key) = key else {
+            // Let ureq report the malformed URI.
+            return self.inner.resolve(uri, config, timeout);
+        };
+        if key.parse::<std::net::SocketAddr>().is_ok() {
+            // An IP literal: no lookup happens, so no thread (and no deadline) is needed.
+            let no_deadline = ureq::unversioned::transport::NextTimeout {
+                after: ureq::unversioned::transport::time::Duration::NotHappening,
+                ..timeout
+            };
+            return self.inner.resolve(uri, config, no_deadline);
+        }
+        let now = Instant::now();
+        if let Ok(cache) = self.cache.lock()
+            && let Some(hit) = cache.iter().find(|e| e.host_and_port == key)
+            && now.duration_since(hit.at) < RESOLVE_CACHE_TTL
+        {
+            return Ok(hit.addrs.clone());
+        }
+        let addrs = self.inner.resolve(uri, config, timeout)?;
+        if let Ok(mut cache) = self.cache.lock() {
+            cache
+                .retain(|e| e.host_and_port != key && now.duration_since(e.at) < RESOLVE_CACHE_TTL);
+            if cache.len() >= RESOLVE_CACHE_ENTRIES {
+                cache.remove(0);
+            }
+            cache.push(ResolvedName {
+                host_and_port: key,
+                at: now,
+                addrs: addrs.clone(),
+            });
+        }
+        Ok(addrs)
+    }
 }
 
 fn method_has_body(method: &str) -> bool {
@@ -619,5 +707,40 @@ mod tests {
             .send_with_timeout(&request(Scheme::Http, "127.0.0.1:9"), Duration::ZERO)
             .unwrap_err();
         assert_eq!(e.kind, TransportErrorKind::Timeout);
+    }
+
+    #[test]
+    fn resolver_parses_ip_literals_and_caches_names() {
+        use ureq::unversioned::resolver::Resolver as _;
+        use ureq::unversioned::transport::NextTimeout;
+        use ureq::unversioned::transport::time::Duration as UreqDuration;
+
+        let resolver = CachingResolver::default();
+        let config = ureq::config::Config::default();
+        let timeout = NextTimeout {
+            after: UreqDuration::from_secs(2),
+            ..NextTimeout::default()
+        };
+        let literal: http::Uri = "http://127.0.0.1:4566/".parse().unwrap();
+        let addrs = resolver.resolve(&literal, &config, timeout).unwrap();
+        assert_eq!(addrs.len(), 1);
+        assert_eq!(addrs[0], "127.0.0.1:4566".parse().unwrap());
+        let v6: http::Uri = "https://[::1]/".parse().unwrap();
+        let addrs = resolver.resolve(&v6, &config, timeout).unwrap();
+        assert_eq!(addrs[0], "[::1]:443".parse().unwrap());
+        assert!(
+            resolver.cache.lock().unwrap().is_empty(),
+            "literals are not cached"
+        );
+
+        let name: http::Uri = "http://localhost:4566/".parse().unwrap();
+        let first = resolver.resolve(&name, &config, timeout).unwrap();
+        let at = resolver.cache.lock().unwrap()[0].at;
+        let second = resolver.resolve(&name, &config, timeout).unwrap();
+        assert_eq!(first, second);
+        let cache = resolver.cache.lock().unwrap();
+        assert_eq!(cache.len(), 1);
+        assert_eq!(cache[0].host_and_port, "localhost:4566");
+        assert_eq!(cache[0].at, at, "the second lookup came from the cache");
     }
 }
