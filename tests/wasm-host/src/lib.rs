@@ -161,7 +161,7 @@ impl WasiHttpView for HostState {
     }
 }
 
-/// `wasi:http` hooks that apply an [`HttpPolicy`] and count the requests sent.
+/// `wasi:http` hooks that apply an [`HttpPolicy`].
 pub struct PolicyHooks {
     policy: HttpPolicy,
 }
@@ -182,7 +182,7 @@ impl WasiHttpHooks for PolicyHooks {
         options: Option<RequestOptions>,
         _fut: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
     ) -> SendFuture {
-        let loopback = request.uri().host().is_some_and(|h| is_loopback_host(h));
+        let loopback = request.uri().host().is_some_and(is_loopback_host);
         if self.policy != HttpPolicy::LoopbackOnly || !loopback {
             return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
         }
