@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test of kms-seal: formatting, clippy per package, docs, the no_std builds,
 # all tests (inside a network namespace with only loopback, so nothing can reach a real AWS or
-# instance-metadata address), the benchmarks' build and the static binary's size.
+# instance-metadata address), the benchmarks' build, the static binary's size, the WASI
+# components (sizes and host tests) and the fuzz corpora (plus short ASan runs on nightly).
 #
 # Usage: scripts/test.sh            (what CI runs)
 set -euo pipefail
@@ -59,9 +60,15 @@ cargo build --profile release-small --target x86_64-unknown-linux-musl -p kms-se
 bin=${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-musl/release-small/kms-seal
 size=$(stat -c %s "$bin")
 printf 'kms-seal static binary: %s bytes (%s)\n' "$size" "$( (file -b "$bin" 2>/dev/null || echo unknown) | cut -d, -f1-2)"
-if [ "$size" -gt $((2500 * 1024)) ]; then
+if [ "$size" -gt 2500000 ]; then
   echo "error: static binary is larger than 2.5 MB" >&2
   exit 1
 fi
+
+step "WASI components: build, size budgets, wasmtime host tests against moto"
+scripts/wasm.sh
+
+step "fuzzing: replay every corpus on stable, 30 s per target under ASan on nightly"
+scripts/fuzz-ci.sh 30
 
 step "done"
