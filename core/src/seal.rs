@@ -30,7 +30,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::credentials::{CredentialsError, ProvideCredentials};
 use crate::envelope::aead::{self, DataKey, Iv};
-use crate::envelope::{BlobInfo, KeyInfo, Mechanism};
+use crate::envelope::{BlobInfo, KeyInfo, Mechanism, StoredValue};
 use crate::http::{Response, Transport, TransportError};
 use crate::kms::{
     self, DecryptRequest, DescribeKeyRequest, EncryptRequest, EncryptResponse, Endpoint,
@@ -351,6 +351,80 @@ impl<T: Transport, C: ProvideCredentials, R: Runtime> Seal<T, C, R> {
             }
             Mechanism::Other(m) => Err(IntegrityError::UnsupportedMechanism(m).into()),
         }
+    }
+
+    /// Opens a whole stored value: a bare blob as [`decrypt`](Self::decrypt) does; in a
+    /// `multiwrapvalue:1` entry the AWS KMS slots ([`BlobInfo::is_aws_kms`]), the current
+    /// key's first, until one opens. Other seals' slots are never sent to KMS.
+    ///
+    /// # Errors
+    /// [`IntegrityError::NoAwsKmsSlot`] when a framed value has no AWS KMS slot; otherwise the
+    /// error of the last slot tried, as for [`decrypt`](Self::decrypt).
+    pub fn decrypt_value(
+        &self,
+        value: &StoredValue,
+        aad: Option<&[u8]>,
+    ) -> Result<Zeroizing<Vec<u8>>, SealError> {
+        match value {
+            StoredValue::Bare(blob) => self.decrypt(blob, aad),
+            StoredValue::Multi(multi) => {
+                let kms_slots = || multi.slots.iter().filter(|b| b.is_aws_kms());
+                let current = kms_slots().filter(|b| self.is_up_to_date(b));
+                let older = kms_slots().filter(|b| !self.is_up_to_date(b));
+                let mut last = SealError::Integrity(IntegrityError::NoAwsKmsSlot);
+                for blob in current.chain(older) {
+                    match self.decrypt(blob, aad) {
+                        Ok(plaintext) => return Ok(plaintext),
+                        Err(error) => last = error,
+                    }
+                }
+                Err(last)
+            }
+        }
+    }
+
+    /// Whether a stored value needs no rewrap: the bare blob, or every AWS KMS slot of a
+    /// `multiwrapvalue:1` entry, is sealed under the current key. A framed value without AWS
+    /// KMS slots is not this seal's to rewrap and counts as up to date.
+    pub fn is_value_up_to_date(&self, value: &StoredValue) -> bool {
+        match value {
+            StoredValue::Bare(blob) => self.is_up_to_date(blob),
+            StoredValue::Multi(multi) => multi
+                .slots
+                .iter()
+                .filter(|b| b.is_aws_kms())
+                .all(|b| self.is_up_to_date(b)),
+        }
+    }
+
+    /// Seals every blob of `value` that is not under the current key again under it, keeping
+    /// the value's form (framing, generation, other seals' slots). Returns whether anything
+    /// changed.
+    ///
+    /// # Errors
+    /// As [`rewrap`](Self::rewrap); `value` is unchanged on error.
+    pub fn rewrap_value(
+        &self,
+        value: &mut StoredValue,
+        aad: Option<&[u8]>,
+    ) -> Result<bool, SealError> {
+        let mut slots: Vec<&mut BlobInfo> = match value {
+            StoredValue::Bare(blob) => alloc::vec![blob],
+            StoredValue::Multi(multi) => {
+                multi.slots.iter_mut().filter(|b| b.is_aws_kms()).collect()
+            }
+        };
+        let mut fresh = Vec::new();
+        for (i, blob) in slots.iter().enumerate() {
+            if !self.is_up_to_date(blob) {
+                fresh.push((i, self.rewrap(blob, aad)?));
+            }
+        }
+        let changed = !fresh.is_empty();
+        for (i, blob) in fresh {
+            *slots[i] = blob;
+        }
+        Ok(changed)
     }
 
     /// Decrypts `blob` and seals the plaintext again under the current key (same `aad`).
@@ -790,11 +864,16 @@ pub enum IntegrityError {
     CiphertextLength(usize),
     /// `key_info.mechanism` is neither 0 nor 1.
     UnsupportedMechanism(u64),
+    /// A `multiwrapvalue:1` entry none of whose slots was made by an AWS KMS seal.
+    NoAwsKmsSlot,
 }
 
 impl fmt::Display for IntegrityError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            IntegrityError::NoAwsKmsSlot => f.write_str(
+                "the value has no slot sealed by aws kms: unseal it with the seal that made it",
+            ),
             IntegrityError::Authentication => f.write_str(
                 "the sealed value failed authentication: check that the aad (for example the storage path) is the one it was sealed with; otherwise the value was altered",
             ),

@@ -14,7 +14,7 @@ use kms_seal_core::envelope::{StoredValue, decode_stored_value};
 use kms_seal_core::seal::{ErrorKind, SealError};
 
 use crate::environment::Environment;
-use crate::wasi_seal::{SetupError, ValueError, WasiSeal};
+use crate::wasi_seal::{SetupError, WasiSeal};
 
 #[allow(unsafe_code, missing_docs, clippy::all)]
 mod bindings {
@@ -57,10 +57,7 @@ impl Guest for Plugin {
         let decoded = decode_value(&value)?;
         let plaintext = seal
             .decrypt_value(&decoded, aad.as_deref())
-            .map_err(|e| match e {
-                ValueError::Seal(e) => seal_error(&e),
-                other => WitSealError::Integrity(other.to_string()),
-            })?;
+            .map_err(|e| seal_error(&e))?;
         // The host takes ownership of the returned list; the zeroizing copy is wiped here.
         Ok(plaintext.to_vec())
     }

@@ -20,7 +20,7 @@ use core::fmt;
 
 use kms_seal_core::config::{AwsKmsSealConfig, Parameter, SecretSource};
 use kms_seal_core::credentials::Credentials;
-use kms_seal_core::envelope::{BlobInfo, DecodedValue, StoredValue};
+use kms_seal_core::envelope::DecodedValue;
 use kms_seal_core::kms::{Endpoint, EndpointError, EndpointOptions};
 use kms_seal_core::seal::{Seal, SealError, SealSettings};
 use zeroize::Zeroizing;
@@ -130,48 +130,22 @@ impl WasiSeal {
         &self.seal
     }
 
-    /// The plaintext of a stored value. A bare value is opened directly; in a
-    /// `multiwrapvalue:1` value the slots sealed by AWS KMS are tried, the current key's first.
+    /// The plaintext of a stored value ([`Seal::decrypt_value`]): a bare value directly, in a
+    /// `multiwrapvalue:1` value the AWS KMS slots, the current key's first.
     ///
     /// # Errors
-    /// [`ValueError::NoKmsSlot`] when no slot was sealed by AWS KMS, otherwise the last slot's
-    /// [`SealError`].
+    /// As [`Seal::decrypt_value`].
     pub fn decrypt_value(
         &self,
         value: &DecodedValue,
         aad: Option<&[u8]>,
-    ) -> Result<Zeroizing<Vec<u8>>, ValueError> {
-        match &value.value {
-            StoredValue::Bare(blob) => self.seal.decrypt(blob, aad).map_err(ValueError::Seal),
-            StoredValue::Multi(multi) => {
-                // The current key's slots first, then the other AWS KMS slots.
-                let current = multi
-                    .slots
-                    .iter()
-                    .filter(|b| is_kms_slot(b) && self.seal.is_up_to_date(b));
-                let older = multi
-                    .slots
-                    .iter()
-                    .filter(|b| is_kms_slot(b) && !self.seal.is_up_to_date(b));
-                let mut last = ValueError::NoKmsSlot;
-                for blob in current.chain(older) {
-                    match self.seal.decrypt(blob, aad) {
-                        Ok(plaintext) => return Ok(plaintext),
-                        Err(error) => last = ValueError::Seal(error),
-                    }
-                }
-                Err(last)
-            }
-        }
+    ) -> Result<Zeroizing<Vec<u8>>, SealError> {
+        self.seal.decrypt_value(&value.value, aad)
     }
 
-    /// Whether a stored value is sealed with the current key: the bare blob, or any AWS KMS
-    /// slot of a `multiwrapvalue:1` value.
+    /// Whether a stored value needs no rewrap ([`Seal::is_value_up_to_date`]).
     pub fn is_value_up_to_date(&self, value: &DecodedValue) -> bool {
-        match &value.value {
-            StoredValue::Bare(blob) => self.seal.is_up_to_date(blob),
-            StoredValue::Multi(multi) => multi.slots.iter().any(|b| self.seal.is_up_to_date(b)),
-        }
+        self.seal.is_value_up_to_date(&value.value)
     }
 }
 
@@ -181,16 +155,6 @@ impl fmt::Debug for WasiSeal {
             .field("seal", &self.seal)
             .finish()
     }
-}
-
-/// Whether a slot of a multi-seal value was made by an AWS KMS seal: its key id is a KMS key
-/// ARN. Other seals' slots (transit, PKCS#11, ...) are left alone.
-pub fn is_kms_slot(blob: &BlobInfo) -> bool {
-    blob.key_id().is_some_and(|id| {
-        id.strip_prefix("arn:")
-            .and_then(|rest| rest.split(':').nth(1))
-            .is_some_and(|service| service == "kms")
-    })
 }
 
 /// Why a seal could not be built from a configuration.
@@ -249,29 +213,6 @@ impl fmt::Display for SetupError {
 }
 
 impl core::error::Error for SetupError {}
-
-/// Why a stored value could not be decrypted.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum ValueError {
-    /// A `multiwrapvalue:1` value without a slot sealed by AWS KMS.
-    NoKmsSlot,
-    /// The seal failed on the (last) slot tried.
-    Seal(SealError),
-}
-
-impl fmt::Display for ValueError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ValueError::NoKmsSlot => f.write_str(
-                "the value has no slot sealed by AWS KMS; unseal it with the seal that made it",
-            ),
-            ValueError::Seal(error) => fmt::Display::fmt(error, f),
-        }
-    }
-}
-
-impl core::error::Error for ValueError {}
 
 fn is_true(env: &Environment, name: &str) -> bool {
     env.lookup(name)
@@ -347,7 +288,6 @@ fn resolve(
 mod tests {
     use super::*;
     use alloc::string::ToString;
-    use kms_seal_core::envelope::KeyInfo;
 
     fn config(params: &[(&str, &str)], env: &Environment) -> AwsKmsSealConfig {
         AwsKmsSealConfig::from_params(params.iter().copied(), |n| env.lookup(n)).unwrap()
@@ -474,21 +414,5 @@ mod tests {
             seal.seal().settings().endpoint.signing_region(),
             "eu-west-1"
         );
-    }
-
-    #[test]
-    fn kms_slots_are_recognised_by_arn() {
-        let blob = |id: &str| BlobInfo {
-            key_info: Some(KeyInfo {
-                key_id: id.to_string(),
-                ..KeyInfo::default()
-            }),
-            ..BlobInfo::default()
-        };
-        assert!(is_kms_slot(&blob(
-            "arn:aws:kms:us-east-1:111122223333:key/abc"
-        )));
-        assert!(!is_kms_slot(&blob("transit-key")));
-        assert!(!is_kms_slot(&BlobInfo::default()));
     }
 }

@@ -231,6 +231,17 @@ mod owned {
                 .filter(|id| !id.is_empty())
         }
 
+        /// Whether `key_info.key_id` is an AWS KMS key ARN (`arn:<partition>:kms:...`), that
+        /// is, whether an AWS KMS seal made this blob. In a `multiwrapvalue:1` entry this tells
+        /// the AWS KMS slots from other seals' (transit, PKCS#11, ...), which are left alone.
+        pub fn is_aws_kms(&self) -> bool {
+            self.key_id().is_some_and(|id| {
+                id.strip_prefix("arn:")
+                    .and_then(|rest| rest.split(':').nth(1))
+                    .is_some_and(|service| service == "kms")
+            })
+        }
+
         /// The serialized message, as Go's `proto.Marshal` writes it: fields in number order,
         /// empty and `false` fields left out, `key_info` written whenever it is `Some`.
         pub fn encode(&self) -> Vec<u8> {

@@ -22,7 +22,7 @@ use std::time::Instant;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
-use kms_seal_core::envelope::{BlobInfo, DecodedValue, StoredValue, decode_stored_value};
+use kms_seal_core::envelope::{DecodedValue, StoredValue, decode_stored_value};
 use kms_seal_core::seal::{ErrorKind, SealError};
 use serde_json::json;
 use zeroize::Zeroizing;
@@ -161,7 +161,7 @@ fn execute(
         Command::Decrypt => {
             let value = read_value(stdin, args.base64)?;
             let seal = open_seal(args, env)?;
-            let plaintext = decrypt_value(&seal, &value, aad)?;
+            let plaintext = seal.decrypt_value(&value.value, aad)?;
             write_output(out, &plaintext, args.base64);
         }
         Command::Check => {
@@ -274,46 +274,6 @@ fn write_output(out: &mut Vec<u8>, bytes: &[u8], base64: bool) {
         out.push(b'\n');
     } else {
         out.extend_from_slice(bytes);
-    }
-}
-
-/// Whether a slot of a multi-seal value was made by an AWS KMS seal: its key id is a KMS key
-/// ARN. Other seals' slots (transit, PKCS#11, ...) are left alone.
-fn is_kms_slot(blob: &BlobInfo) -> bool {
-    blob.key_id()
-        .is_some_and(|id| id.starts_with("arn:") && id.contains(":kms:"))
-}
-
-/// The plaintext of a stored value. A bare value is ours; in a multi-seal value the KMS slots
-/// are tried, the current key's first.
-fn decrypt_value(
-    seal: &NativeSeal,
-    value: &DecodedValue,
-    aad: Option<&[u8]>,
-) -> Result<Zeroizing<Vec<u8>>, Failure> {
-    match &value.value {
-        StoredValue::Bare(blob) => Ok(seal.decrypt(blob, aad)?),
-        StoredValue::Multi(multi) => {
-            let mut slots: Vec<&BlobInfo> = multi.slots.iter().filter(|b| is_kms_slot(b)).collect();
-            if slots.is_empty() {
-                return Err(Failure::Operation(
-                    "the value has no slot sealed by AWS KMS; unseal it with the seal that made it"
-                        .into(),
-                ));
-            }
-            slots.sort_by_key(|b| !seal.is_up_to_date(b));
-            let mut last = None;
-            for blob in slots {
-                match seal.decrypt(blob, aad) {
-                    Ok(p) => return Ok(p),
-                    Err(e) => last = Some(e),
-                }
-            }
-            Err(last.map_or_else(
-                || Failure::Operation("no slot decrypted".into()),
-                Failure::from,
-            ))
-        }
     }
 }
 
@@ -457,23 +417,7 @@ fn rewrap_file(
     };
     let mut value = parse_value(&bytes, &name)?;
 
-    let mut changed = false;
-    match &mut value.value {
-        StoredValue::Bare(blob) => {
-            if !seal.is_up_to_date(blob) {
-                *blob = seal.rewrap(blob, aad)?;
-                changed = true;
-            }
-        }
-        StoredValue::Multi(multi) => {
-            for blob in multi.slots.iter_mut().filter(|b| is_kms_slot(b)) {
-                if !seal.is_up_to_date(blob) {
-                    *blob = seal.rewrap(blob, aad)?;
-                    changed = true;
-                }
-            }
-        }
-    }
+    let changed = seal.rewrap_value(&mut value.value, aad)?;
     if !changed {
         return Ok(Outcome::UpToDate);
     }

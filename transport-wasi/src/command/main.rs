@@ -73,7 +73,7 @@ use zeroize::Zeroizing;
 
 use args::{Args, Command, USAGE};
 use environment::Environment;
-use wasi_seal::{SetupError, ValueError, WasiSeal};
+use wasi_seal::{SetupError, WasiSeal};
 
 /// Largest input read from stdin (64 MiB), as in the native tool.
 const MAX_INPUT: u64 = 64 << 20;
@@ -159,15 +159,6 @@ impl From<SealError> for Failure {
         match e.kind() {
             ErrorKind::Configuration => Failure::Config(message),
             _ => Failure::Operation(message),
-        }
-    }
-}
-
-impl From<ValueError> for Failure {
-    fn from(e: ValueError) -> Self {
-        match e {
-            ValueError::Seal(e) => e.into(),
-            other => Failure::Operation(other.to_string()),
         }
     }
 }
