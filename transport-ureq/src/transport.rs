@@ -19,6 +19,9 @@ use kms_seal_core::http::{
     Request, Response, Scheme, Transport, TransportError, TransportErrorKind,
 };
 use ureq::http;
+use ureq::unversioned::transport::{
+    Buffers, ConnectionDetails, Connector, NextTimeout, Transport as UreqTransportIo,
+};
 
 /// Default time allowed to open a TCP connection and finish the TLS handshake.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -233,12 +236,19 @@ impl UreqTransport {
                 )
             })
             .collect();
-        let body = response
+        // Sized from Content-Length (within the cap) so the body is read without regrowing.
+        let expected = response
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+            .map_or(0, |n| n.min(self.config.max_response_bytes));
+        let mut body = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
+        let mut reader = response
             .body_mut()
             .with_config()
             .limit(self.config.max_response_bytes)
-            .read_to_vec()
-            .map_err(map)?;
+            .reader();
+        io::Read::read_to_end(&mut reader, &mut body).map_err(|e| map(ureq::Error::from(e)))?;
         Ok(Response {
             status,
             headers,
@@ -407,14 +417,108 @@ fn build_agent(config: &TransportConfig, proxy: Option<ureq::Proxy>) -> ureq::Ag
         .build();
     ureq::Agent::with_parts(
         agent_config,
-        ureq::unversioned::transport::DefaultConnector::default(),
+        ureq::unversioned::transport::DefaultConnector::default().chain(CoalescingConnector),
         CachingResolver::default(),
     )
+}
+
+/// Wraps each connection (plain TCP or TLS) in a [`CoalescingTransport`].
+#[derive(Debug)]
+struct CoalescingConnector;
+
+impl Connector<Box<dyn UreqTransportIo>> for CoalescingConnector {
+    type Out = CoalescingTransport;
+
+    fn connect(
+        &self,
+        _details: &ConnectionDetails,
+        chained: Option<Box<dyn UreqTransportIo>>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        Ok(chained.map(|inner| CoalescingTransport {
+            inner,
+            pending: Vec::new(),
+        }))
+    }
+}
+
+/// Sends a request in one write.
+///
+/// ureq transmits the request head and then the body separately: two system calls, and the
+/// server may wake up for the head alone and again for the body. This transport keeps what
+/// ureq transmits until ureq first waits for the response (or a buffer's worth has gathered)
+/// and then passes it on at once: over TLS that is also one record instead of two.
+#[derive(Debug)]
+struct CoalescingTransport {
+    inner: Box<dyn UreqTransportIo>,
+    pending: Vec<u8>,
+}
+
+impl CoalescingTransport {
+    fn flush(&mut self, timeout: NextTimeout) -> Result<(), ureq::Error> {
+        let mut sent = 0;
+        while sent < self.pending.len() {
+            let output = self.inner.buffers().output();
+            let n = output.len().min(self.pending.len() - sent);
+            output[..n].copy_from_slice(&self.pending[sent..sent + n]);
+            self.inner.transmit_output(n, timeout)?;
+            sent += n;
+        }
+        self.pending.clear();
+        Ok(())
+    }
+}
+
+impl UreqTransportIo for CoalescingTransport {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        self.inner.buffers()
+    }
+
+    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
+        let output = self.inner.buffers().output();
+        self.pending
+            .extend_from_slice(&output[..amount.min(output.len())]);
+        if self.pending.len() >= output.len() {
+            self.flush(timeout)?;
+        }
+        Ok(())
+    }
+
+    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        self.flush(timeout)?;
+        self.inner.await_input(timeout)
+    }
+
+    fn is_open(&mut self) -> bool {
+        self.pending.is_empty() && self.inner.is_open()
+    }
+
+    fn is_tls(&self) -> bool {
+        self.inner.is_tls()
+    }
 }
 
 /// Size of each of a connection's input and output buffers. A response head must fit in the
 /// input buffer and a request head in the output buffer.
 const IO_BUFFER_BYTES: usize = 16 * 1024;
+
+/// The address of an `http://` or `https://` URI whose host is an IP address.
+fn ip_literal(uri: &http::Uri) -> Option<std::net::SocketAddr> {
+    let default_port = match uri.scheme_str()? {
+        "http" => 80,
+        "https" => 443,
+        _ => return None,
+    };
+    let host = uri.host()?;
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let ip: IpAddr = host.parse().ok()?;
+    Some(std::net::SocketAddr::new(
+        ip,
+        uri.port_u16().unwrap_or(default_port),
+    ))
+}
 
 /// How long [`CachingResolver`] keeps a host name's addresses.
 const RESOLVE_CACHE_TTL: Duration = Duration::from_secs(10);
@@ -450,6 +554,18 @@ impl ureq::unversioned::resolver::Resolver for CachingResolver {
         timeout: ureq::unversioned::transport::NextTimeout,
     ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
         use ureq::unversioned::resolver::DefaultResolver;
+        if let Some(addr) = ip_literal(uri) {
+            // No lookup happens, so no thread, no deadline and no allocation are needed.
+            let mut addrs = self.empty();
+            for wanted in config.ip_family().keep_wanted(std::iter::once(addr)) {
+                addrs.push(wanted);
+            }
+            return if addrs.is_empty() {
+                Err(ureq::Error::HostNotFound)
+            } else {
+                Ok(addrs)
+            };
+        }
         let key = match (uri.scheme(), uri.authority()) {
             (Some(scheme), Some(authority)) => DefaultResolver::host_and_port(scheme, authority),
             _ => None,
@@ -458,14 +574,6 @@ impl ureq::unversioned::resolver::Resolver for CachingResolver {
             // Let ureq report the malformed URI.
             return self.inner.resolve(uri, config, timeout);
         };
-        if key.parse::<std::net::SocketAddr>().is_ok() {
-            // An IP literal: no lookup happens, so no thread (and no deadline) is needed.
-            let no_deadline = ureq::unversioned::transport::NextTimeout {
-                after: ureq::unversioned::transport::time::Duration::NotHappening,
-                ..timeout
-            };
-            return self.inner.resolve(uri, config, no_deadline);
-        }
         let now = Instant::now();
         if let Ok(cache) = self.cache.lock()
             && let Some(hit) = cache.iter().find(|e| e.host_and_port == key)
@@ -732,6 +840,13 @@ mod tests {
             resolver.cache.lock().unwrap().is_empty(),
             "literals are not cached"
         );
+        let v4_only = ureq::config::Config::builder()
+            .ip_family(ureq::config::IpFamily::Ipv4Only)
+            .build();
+        assert!(matches!(
+            resolver.resolve(&v6, &v4_only, timeout),
+            Err(ureq::Error::HostNotFound)
+        ));
 
         let name: http::Uri = "http://localhost:4566/".parse().unwrap();
         let first = resolver.resolve(&name, &config, timeout).unwrap();
@@ -742,5 +857,59 @@ mod tests {
         assert_eq!(cache.len(), 1);
         assert_eq!(cache[0].host_and_port, "localhost:4566");
         assert_eq!(cache[0].at, at, "the second lookup came from the cache");
+    }
+
+    /// A request larger than the connection's output buffer goes out whole and in order, and
+    /// the connection is reused for the next one.
+    #[test]
+    fn large_bodies_are_sent_whole_over_a_reused_connection() {
+        use std::io::{BufRead, BufReader, Read, Write};
+        use std::net::TcpListener;
+
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut writer = stream.try_clone().unwrap();
+            let mut reader = BufReader::new(stream);
+            let mut bodies = Vec::new();
+            for _ in 0..2 {
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    let line = line.trim_end();
+                    if line.is_empty() {
+                        break;
+                    }
+                    if let Some(v) = line.strip_prefix("content-length: ") {
+                        length = v.parse().unwrap();
+                    }
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                bodies.push(body);
+                writer
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                    .unwrap();
+            }
+            bodies
+        });
+        let transport = UreqTransport::new();
+        let mut sent = Vec::new();
+        for len in [5 * IO_BUFFER_BYTES + 123, 10] {
+            let body: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let mut r = request(Scheme::Http, &addr.to_string());
+            r.headers
+                .push(("content-type".into(), "application/octet-stream".into()));
+            r.body = body.clone();
+            let response = transport.send(&r).unwrap();
+            assert_eq!(
+                (response.status, response.body.as_slice()),
+                (200, &b"ok"[..])
+            );
+            sent.push(body);
+        }
+        assert_eq!(server.join().unwrap(), sent);
     }
 }
