@@ -279,12 +279,16 @@ impl<T: Transport, C: ProvideCredentials, R: Runtime> Seal<T, C, R> {
     /// [`SealError::Random`] when no randomness could be had; otherwise as for
     /// [`describe_key`](Self::describe_key).
     pub fn encrypt(&self, plaintext: &[u8], aad: Option<&[u8]>) -> Result<BlobInfo, SealError> {
+        // Data key and IV from one draw: each call to the random source may be a system call.
+        let mut random = Zeroizing::new([0u8; DATA_KEY_LEN + IV_LEN]);
+        self.runtime.fill_random(&mut random[..])?;
         let mut key_bytes = Zeroizing::new([0u8; DATA_KEY_LEN]);
-        self.runtime.fill_random(&mut key_bytes[..])?;
+        key_bytes.copy_from_slice(&random[..DATA_KEY_LEN]);
         let data_key = DataKey::from_bytes(*key_bytes);
         key_bytes.zeroize();
         let mut iv = [0u8; IV_LEN];
-        self.runtime.fill_random(&mut iv)?;
+        iv.copy_from_slice(&random[DATA_KEY_LEN..]);
+        drop(random);
         let ciphertext = aead::seal(&data_key, &Iv::from_bytes(iv), plaintext, aad);
 
         let mut body = EncryptRequest {
