@@ -13,11 +13,16 @@
 //! (`scripts/perf.sh` does exactly this.) First a fixed number of calls is made and the client
 //! process's CPU time (utime + stime from `/proc/self/stat`, the figures getrusage reports) is
 //! divided by the number of calls: that is the per-call client CPU, independent of how fast
-//! the stub answers. The result lines start with `native_encrypt:`. Then divan measures the
-//! wall time of one call (round trip included).
+//! the stub answers. The result lines start with `native_encrypt:`; `thread_sched_us` is the
+//! same from the scheduler's nanosecond clock (`/proc/thread-self/schedstat`). The
+//! `raw-socket-round-trip` line is the floor: a request of the same size over a bare socket,
+//! with no HTTP library, signing or JSON, i.e. what the kernel charges the client for a
+//! loopback round trip to another CPU (on a virtual machine mostly the cost of waking the
+//! other CPU). Then divan measures the wall time of one call (round trip included).
 //!
 //! Environment: `NATIVE_ENCRYPT_CALLS` (calls per CPU measurement, default 50000; 0 skips
-//! it), `NATIVE_ENCRYPT_STUB_CPU` (CPU for the stub, default 1; `none` does not pin).
+//! it), `NATIVE_ENCRYPT_STUB_CPU` (CPU for the stub, default 1; `none` does not pin; 0 puts
+//! it on the client's CPU, which takes the cross-CPU wake-ups out of the figures).
 //! Only 127.0.0.1 is ever contacted.
 
 use std::io::{BufRead, BufReader, Read, Write};
