@@ -6,6 +6,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::http::Response;
+use crate::kms::json_reader::{Kind, ReadError, Reader};
 use crate::kms::{
     DecryptResponse, EncryptRequest, EncryptResponse, GenerateDataKeyResponse, KeyMetadata,
     Operation, ReEncryptResponse, ServiceError,
@@ -92,19 +93,83 @@ pub fn kms_request(data: &[u8]) {
     let Ok(body) = request.to_body() else {
         return;
     };
-    let v: serde_json::Value =
-        serde_json::from_slice(&body).expect("request bodies are valid JSON");
-    assert_eq!(v["KeyId"].as_str(), Some(key_id.as_str()));
+    let Some(JsonValue::Object(members)) = json_value(&body) else {
+        panic!("request bodies are one JSON object");
+    };
+    let member = |name: &str| members.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+    assert_eq!(member("KeyId"), Some(&JsonValue::String(key_id)));
+    let Some(JsonValue::String(b64)) = member("Plaintext") else {
+        panic!("Plaintext is a string");
+    };
     let decoded = base64::engine::general_purpose::STANDARD
-        .decode(v["Plaintext"].as_str().expect("Plaintext is a string"))
+        .decode(b64)
         .expect("Plaintext is base64");
     assert_eq!(decoded, plaintext);
-    for (k, val) in &context {
-        assert_eq!(
-            v["EncryptionContext"][k.as_str()].as_str(),
-            Some(val.as_str())
-        );
+    let expected_context: Vec<(String, JsonValue)> = context
+        .into_iter()
+        .map(|(k, v)| (k, JsonValue::String(v)))
+        .collect();
+    match member("EncryptionContext") {
+        Some(JsonValue::Object(pairs)) => assert_eq!(*pairs, expected_context),
+        None => assert!(expected_context.is_empty()),
+        Some(other) => panic!("EncryptionContext is {other:?}"),
     }
+}
+
+/// A JSON value as the KMS response reader sees it, for comparing that reader with others.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JsonValue {
+    /// `null`.
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// A number, as its text in the document.
+    Number(String),
+    /// A string, unescaped.
+    String(String),
+    /// An array.
+    Array(Vec<JsonValue>),
+    /// An object's members, in document order (duplicates kept).
+    Object(Vec<(String, JsonValue)>),
+}
+
+/// Reads `data` as one JSON document with the reader the KMS response parsers use; `None`
+/// when that reader refuses it (bad syntax, bad UTF-8, trailing bytes, nesting deeper than
+/// [`MAX_JSON_DEPTH`](crate::kms::MAX_JSON_DEPTH)).
+pub fn json_value(data: &[u8]) -> Option<JsonValue> {
+    let mut reader = Reader::new(data);
+    let value = read_value(&mut reader).ok()?;
+    reader.finish().ok()?;
+    Some(value)
+}
+
+/// One value; recursion is bounded by the reader's depth limit.
+fn read_value(r: &mut Reader<'_>) -> Result<JsonValue, ReadError> {
+    Ok(match r.peek()? {
+        Kind::Object => {
+            let mut members = Vec::new();
+            r.object(|r, name| {
+                members.push((name.into_owned(), read_value(r)?));
+                Ok(())
+            })?;
+            JsonValue::Object(members)
+        }
+        Kind::Array => {
+            let mut items = Vec::new();
+            r.array(|r| {
+                items.push(read_value(r)?);
+                Ok(())
+            })?;
+            JsonValue::Array(items)
+        }
+        Kind::String => JsonValue::String(r.string()?.into_owned()),
+        Kind::Number => JsonValue::Number(r.number()?.to_string()),
+        Kind::Bool => JsonValue::Bool(r.bool()?),
+        Kind::Null => {
+            r.null()?;
+            JsonValue::Null
+        }
+    })
 }
 
 fn check_malformed(shown: &str) {
@@ -145,5 +210,27 @@ mod tests {
         big.extend_from_slice(b"\"}");
         kms_response(&big);
         kms_request(b"alias/k\0secret\0purpose\0\"quoted\"\n");
+    }
+
+    #[test]
+    fn json_value_reads_every_type() {
+        let v = json_value(br#" {"a": [1, -2.5e3, "\u00e9", true, null, {}], "a": false} "#);
+        let want = JsonValue::Object(vec![
+            (
+                "a".to_string(),
+                JsonValue::Array(vec![
+                    JsonValue::Number("1".to_string()),
+                    JsonValue::Number("-2.5e3".to_string()),
+                    JsonValue::String("é".to_string()),
+                    JsonValue::Bool(true),
+                    JsonValue::Null,
+                    JsonValue::Object(Vec::new()),
+                ]),
+            ),
+            ("a".to_string(), JsonValue::Bool(false)),
+        ]);
+        assert_eq!(v, Some(want));
+        assert_eq!(json_value(b"[1] x"), None);
+        assert_eq!(json_value(&b"[".repeat(100_000)), None);
     }
 }

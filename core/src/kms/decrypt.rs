@@ -6,14 +6,13 @@
 //! Vault sends only the ciphertext (plus any configured context and grant tokens): KMS finds
 //! the key from the ciphertext itself, which is what keeps data readable after an alias moves.
 
-use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
-use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use super::json::{self, ObjectWriter, Sink, WriteMembers};
+use super::json_reader::Reader;
 use super::{MAX_CIPHERTEXT_LEN, MalformedResponse, Operation, RequestError};
 
 /// A `Decrypt` request.
@@ -82,17 +81,6 @@ pub struct DecryptResponse {
     pub encryption_algorithm: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Raw<'a> {
-    #[serde(default)]
-    key_id: Option<String>,
-    #[serde(default, borrow, deserialize_with = "super::borrowed::opt")]
-    plaintext: Option<Cow<'a, str>>,
-    #[serde(default)]
-    encryption_algorithm: Option<String>,
-}
-
 impl DecryptResponse {
     /// Parses a 2xx response body. Zeroize `body` afterwards: it holds the plaintext's base64.
     ///
@@ -100,12 +88,18 @@ impl DecryptResponse {
     /// [`MalformedResponse`] when the body is not JSON or `Plaintext` is missing or not base64.
     pub fn parse(body: &[u8]) -> Result<Self, MalformedResponse> {
         const OP: Operation = Operation::Decrypt;
-        let raw: Raw<'_> = super::parse_json(OP, body)?;
-        let plaintext = super::required(OP, "Plaintext", raw.plaintext)?;
+        let (mut key_id, mut plaintext, mut encryption_algorithm) = (None, None, None);
+        super::parse_object(OP, body, |r, name| match &*name {
+            "KeyId" => r.once(&mut key_id, Reader::opt_owned_string),
+            "Plaintext" => r.once(&mut plaintext, Reader::opt_string),
+            "EncryptionAlgorithm" => r.once(&mut encryption_algorithm, Reader::opt_owned_string),
+            _ => r.skip(),
+        })?;
+        let plaintext = super::required(OP, "Plaintext", plaintext.flatten())?;
         Ok(DecryptResponse {
             plaintext: super::decode_secret(OP, "Plaintext", plaintext)?,
-            key_id: raw.key_id.filter(|k| !k.is_empty()),
-            encryption_algorithm: raw.encryption_algorithm,
+            key_id: key_id.flatten().filter(|k| !k.is_empty()),
+            encryption_algorithm: encryption_algorithm.flatten(),
         })
     }
 }

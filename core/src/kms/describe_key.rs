@@ -8,9 +8,9 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use serde::Deserialize;
 
 use super::json::{self, ObjectWriter, Sink, WriteMembers};
+use super::json_reader::{ReadError, Reader};
 use super::{MalformedResponse, Operation, RequestError};
 use crate::time::Timestamp;
 
@@ -126,67 +126,80 @@ impl KeyMetadata {
     /// `KeyMetadata` or its `KeyId` is missing.
     pub fn parse(body: &[u8]) -> Result<Self, MalformedResponse> {
         const OP: Operation = Operation::DescribeKey;
-        let raw: RawResponse = super::parse_json(OP, body)?;
-        let m = super::required(OP, "KeyMetadata", raw.key_metadata)?;
+        let mut metadata = None;
+        super::parse_object(OP, body, |r, name| match &*name {
+            "KeyMetadata" => r.once(&mut metadata, read_metadata),
+            _ => r.skip(),
+        })?;
+        let m = super::required(OP, "KeyMetadata", metadata.flatten())?;
+        let key_id = m.key_id.flatten().filter(|k| !k.is_empty());
         Ok(KeyMetadata {
-            key_id: super::required(OP, "KeyMetadata.KeyId", m.key_id.filter(|k| !k.is_empty()))?,
-            arn: m.arn.filter(|a| !a.is_empty()),
-            aws_account_id: m.aws_account_id,
-            creation_date: m
-                .creation_date
-                .filter(|d| d.is_finite() && *d >= 0.0 && *d < 1e15)
-                .map(|d| Timestamp(d as u64)),
-            enabled: m.enabled,
-            description: m.description,
-            key_usage: m.key_usage,
-            key_state: m.key_state,
-            origin: m.origin,
-            key_spec: m.key_spec.or(m.customer_master_key_spec),
-            key_manager: m.key_manager,
-            multi_region: m.multi_region,
-            encryption_algorithms: m.encryption_algorithms.unwrap_or_default(),
+            key_id: super::required(OP, "KeyMetadata.KeyId", key_id)?,
+            arn: m.arn.flatten().filter(|a| !a.is_empty()),
+            aws_account_id: m.aws_account_id.flatten(),
+            creation_date: m.creation_date.flatten().map(Timestamp),
+            enabled: m.enabled.flatten(),
+            description: m.description.flatten(),
+            key_usage: m.key_usage.flatten(),
+            key_state: m.key_state.flatten(),
+            origin: m.origin.flatten(),
+            key_spec: m
+                .key_spec
+                .flatten()
+                .or(m.customer_master_key_spec.flatten()),
+            key_manager: m.key_manager.flatten(),
+            multi_region: m.multi_region.flatten(),
+            encryption_algorithms: m.encryption_algorithms.flatten().unwrap_or_default(),
         })
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct RawResponse {
-    #[serde(default)]
-    key_metadata: Option<RawMetadata>,
+/// `KeyMetadata` as read: `None` for a member not seen, `Some(None)` for one that was `null`.
+#[derive(Default)]
+struct RawMetadata {
+    key_id: Option<Option<String>>,
+    arn: Option<Option<String>>,
+    aws_account_id: Option<Option<String>>,
+    creation_date: Option<Option<u64>>,
+    enabled: Option<Option<bool>>,
+    description: Option<Option<String>>,
+    key_usage: Option<Option<String>>,
+    key_state: Option<Option<String>>,
+    origin: Option<Option<String>>,
+    key_spec: Option<Option<String>>,
+    customer_master_key_spec: Option<Option<String>>,
+    key_manager: Option<Option<String>>,
+    multi_region: Option<Option<bool>>,
+    encryption_algorithms: Option<Option<Vec<String>>>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct RawMetadata {
-    #[serde(default)]
-    key_id: Option<String>,
-    #[serde(default)]
-    arn: Option<String>,
-    #[serde(default, rename = "AWSAccountId")]
-    aws_account_id: Option<String>,
-    #[serde(default)]
-    creation_date: Option<f64>,
-    #[serde(default)]
-    enabled: Option<bool>,
-    #[serde(default)]
-    description: Option<String>,
-    #[serde(default)]
-    key_usage: Option<String>,
-    #[serde(default)]
-    key_state: Option<String>,
-    #[serde(default)]
-    origin: Option<String>,
-    #[serde(default)]
-    key_spec: Option<String>,
-    #[serde(default)]
-    customer_master_key_spec: Option<String>,
-    #[serde(default)]
-    key_manager: Option<String>,
-    #[serde(default)]
-    multi_region: Option<bool>,
-    #[serde(default)]
-    encryption_algorithms: Option<Vec<String>>,
+/// Reads the `KeyMetadata` object, or `null`. `CreationDate` keeps whole seconds when it is a
+/// plausible epoch time (non-negative, below 10^15) and is dropped otherwise.
+fn read_metadata(r: &mut Reader<'_>) -> Result<Option<RawMetadata>, ReadError> {
+    if r.null()? {
+        return Ok(None);
+    }
+    let mut m = RawMetadata::default();
+    r.object(|r, name| match &*name {
+        "KeyId" => r.once(&mut m.key_id, Reader::opt_owned_string),
+        "Arn" => r.once(&mut m.arn, Reader::opt_owned_string),
+        "AWSAccountId" => r.once(&mut m.aws_account_id, Reader::opt_owned_string),
+        "CreationDate" => r.once(&mut m.creation_date, Reader::opt_seconds),
+        "Enabled" => r.once(&mut m.enabled, Reader::opt_bool),
+        "Description" => r.once(&mut m.description, Reader::opt_owned_string),
+        "KeyUsage" => r.once(&mut m.key_usage, Reader::opt_owned_string),
+        "KeyState" => r.once(&mut m.key_state, Reader::opt_owned_string),
+        "Origin" => r.once(&mut m.origin, Reader::opt_owned_string),
+        "KeySpec" => r.once(&mut m.key_spec, Reader::opt_owned_string),
+        "CustomerMasterKeySpec" => {
+            r.once(&mut m.customer_master_key_spec, Reader::opt_owned_string)
+        }
+        "KeyManager" => r.once(&mut m.key_manager, Reader::opt_owned_string),
+        "MultiRegion" => r.once(&mut m.multi_region, Reader::opt_bool),
+        "EncryptionAlgorithms" => r.once(&mut m.encryption_algorithms, Reader::opt_string_array),
+        _ => r.skip(),
+    })?;
+    Ok(Some(m))
 }
 
 #[cfg(test)]

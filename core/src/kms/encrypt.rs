@@ -4,14 +4,13 @@
 //! `EncryptionAlgorithm`. Out: `CiphertextBlob`, `KeyId` (always the key ARN, even when called
 //! with an alias), `EncryptionAlgorithm` (moto leaves it out).
 
-use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
-use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use super::json::{self, ObjectWriter, Sink, WriteMembers};
+use super::json_reader::Reader;
 use super::{MAX_PLAINTEXT_LEN, MalformedResponse, Operation, RequestError};
 
 /// An `Encrypt` request. `Debug` shows the plaintext's length only.
@@ -90,17 +89,6 @@ pub struct EncryptResponse {
     pub encryption_algorithm: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Raw<'a> {
-    #[serde(default, borrow, deserialize_with = "super::borrowed::opt")]
-    ciphertext_blob: Option<Cow<'a, str>>,
-    #[serde(default)]
-    key_id: Option<String>,
-    #[serde(default)]
-    encryption_algorithm: Option<String>,
-}
-
 impl EncryptResponse {
     /// Parses a 2xx response body.
     ///
@@ -109,12 +97,18 @@ impl EncryptResponse {
     /// or the blob is not base64.
     pub fn parse(body: &[u8]) -> Result<Self, MalformedResponse> {
         const OP: Operation = Operation::Encrypt;
-        let raw: Raw<'_> = super::parse_json(OP, body)?;
-        let blob = super::required(OP, "CiphertextBlob", raw.ciphertext_blob)?;
+        let (mut blob, mut key_id, mut encryption_algorithm) = (None, None, None);
+        super::parse_object(OP, body, |r, name| match &*name {
+            "CiphertextBlob" => r.once(&mut blob, Reader::opt_string),
+            "KeyId" => r.once(&mut key_id, Reader::opt_owned_string),
+            "EncryptionAlgorithm" => r.once(&mut encryption_algorithm, Reader::opt_owned_string),
+            _ => r.skip(),
+        })?;
+        let blob = super::required(OP, "CiphertextBlob", blob.flatten())?;
         Ok(EncryptResponse {
             ciphertext_blob: super::decode_blob(OP, "CiphertextBlob", &blob)?,
-            key_id: super::required(OP, "KeyId", raw.key_id.filter(|k| !k.is_empty()))?,
-            encryption_algorithm: raw.encryption_algorithm,
+            key_id: super::required(OP, "KeyId", key_id.flatten().filter(|k| !k.is_empty()))?,
+            encryption_algorithm: encryption_algorithm.flatten(),
         })
     }
 }

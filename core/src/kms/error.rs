@@ -13,9 +13,9 @@
 use alloc::borrow::Cow;
 use alloc::string::String;
 use core::fmt;
-use serde::Deserialize;
 
 use super::Operation;
+use super::json_reader::{ReadError, Reader};
 use crate::http::Response;
 
 /// Longest quoted text (message, excerpt) kept from a response, in bytes.
@@ -64,14 +64,31 @@ enum BodyKind {
     Binary,
 }
 
-#[derive(Deserialize)]
+/// The members of a KMS JSON error body; `None` for absent or `null`.
 struct JsonError<'a> {
-    #[serde(rename = "__type", borrow, default)]
     kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
     message: Option<Cow<'a, str>>,
-    #[serde(rename = "Message", borrow, default)]
     message_upper: Option<Cow<'a, str>>,
+}
+
+impl<'a> JsonError<'a> {
+    /// Reads `{"__type": .., "message" | "Message": ..}`; any other member is skipped.
+    fn read(body: &'a [u8]) -> Result<Self, ReadError> {
+        let (mut kind, mut message, mut message_upper) = (None, None, None);
+        let mut r = Reader::new(body);
+        r.object(|r, name| match &*name {
+            "__type" => r.once(&mut kind, Reader::opt_string),
+            "message" => r.once(&mut message, Reader::opt_string),
+            "Message" => r.once(&mut message_upper, Reader::opt_string),
+            _ => r.skip(),
+        })?;
+        r.finish()?;
+        Ok(JsonError {
+            kind: kind.flatten(),
+            message: message.flatten(),
+            message_upper: message_upper.flatten(),
+        })
+    }
 }
 
 impl ServiceError {
@@ -101,7 +118,7 @@ impl ServiceError {
             return error;
         }
         if body.first() == Some(&b'{')
-            && let Ok(json) = serde_json::from_slice::<JsonError<'_>>(body)
+            && let Ok(json) = JsonError::read(body)
         {
             error.body_kind = BodyKind::Json;
             error.code = json

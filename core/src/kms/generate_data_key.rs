@@ -6,13 +6,12 @@
 //! Vault's seal makes its data keys locally and wraps them with `Encrypt`; this operation is
 //! here for callers that prefer KMS's random source.
 
-use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
-use serde::Deserialize;
 
 use super::json::{self, ObjectWriter, Sink, WriteMembers};
+use super::json_reader::Reader;
 use super::{MalformedResponse, Operation, RequestError};
 use zeroize::Zeroizing;
 
@@ -93,17 +92,6 @@ pub struct GenerateDataKeyResponse {
     pub key_id: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Raw<'a> {
-    #[serde(default, borrow, deserialize_with = "super::borrowed::opt")]
-    ciphertext_blob: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "super::borrowed::opt")]
-    plaintext: Option<Cow<'a, str>>,
-    #[serde(default)]
-    key_id: Option<String>,
-}
-
 impl GenerateDataKeyResponse {
     /// Parses a 2xx response body. Zeroize `body` afterwards: it holds the key's base64.
     ///
@@ -111,14 +99,20 @@ impl GenerateDataKeyResponse {
     /// [`MalformedResponse`] when the body is not JSON or a blob is missing or not base64.
     pub fn parse(body: &[u8]) -> Result<Self, MalformedResponse> {
         const OP: Operation = Operation::GenerateDataKey;
-        let raw: Raw<'_> = super::parse_json(OP, body)?;
-        let plaintext = super::required(OP, "Plaintext", raw.plaintext)?;
+        let (mut blob, mut plaintext, mut key_id) = (None, None, None);
+        super::parse_object(OP, body, |r, name| match &*name {
+            "CiphertextBlob" => r.once(&mut blob, Reader::opt_string),
+            "Plaintext" => r.once(&mut plaintext, Reader::opt_string),
+            "KeyId" => r.once(&mut key_id, Reader::opt_owned_string),
+            _ => r.skip(),
+        })?;
+        let plaintext = super::required(OP, "Plaintext", plaintext.flatten())?;
         let plaintext = super::decode_secret(OP, "Plaintext", plaintext)?;
-        let blob = super::required(OP, "CiphertextBlob", raw.ciphertext_blob)?;
+        let blob = super::required(OP, "CiphertextBlob", blob.flatten())?;
         Ok(GenerateDataKeyResponse {
             ciphertext_blob: super::decode_blob(OP, "CiphertextBlob", &blob)?,
             plaintext,
-            key_id: raw.key_id.filter(|k| !k.is_empty()),
+            key_id: key_id.flatten().filter(|k| !k.is_empty()),
         })
     }
 }

@@ -25,6 +25,7 @@ use core::fmt;
 use zeroize::Zeroizing;
 
 use crate::http::{Request, Scheme};
+use json_reader::{ReadError, ReadErrorKind, Reader};
 
 pub mod decrypt;
 pub mod describe_key;
@@ -35,6 +36,7 @@ pub mod generate_data_key;
 pub mod re_encrypt;
 
 mod json;
+pub(crate) mod json_reader;
 
 pub use decrypt::{DecryptRequest, DecryptResponse};
 pub use describe_key::{DescribeKeyRequest, KeyMetadata};
@@ -56,6 +58,8 @@ pub const MAX_CIPHERTEXT_LEN: usize = 6144;
 pub const MAX_KEY_ID_LEN: usize = 2048;
 /// Most grant tokens one request may carry.
 pub const MAX_GRANT_TOKENS: usize = 10;
+/// Deepest nesting of objects and arrays a response may have (KMS's own are 3 deep).
+pub const MAX_JSON_DEPTH: usize = 32;
 
 /// A KMS operation this crate speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -235,6 +239,20 @@ pub enum Problem {
         /// 1-based column.
         column: usize,
     },
+    /// Objects and arrays are nested deeper than [`MAX_JSON_DEPTH`], at this line and column.
+    TooDeep {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+    },
+    /// A field appears twice in one object, the second time at this line and column.
+    DuplicateField {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+    },
     /// A required field is missing or `null`.
     MissingField(&'static str),
     /// A blob field is not standard base64.
@@ -269,6 +287,13 @@ impl fmt::Display for MalformedResponse {
                 f,
                 "a field has the wrong type (line {line}, column {column})"
             )?,
+            Problem::TooDeep { line, column } => write!(
+                f,
+                "nested deeper than {MAX_JSON_DEPTH} levels (line {line}, column {column})"
+            )?,
+            Problem::DuplicateField { line, column } => {
+                write!(f, "a field appears twice (line {line}, column {column})")?
+            }
             Problem::MissingField(name) => write!(f, "{name} is missing")?,
             Problem::BadBase64(name) => write!(f, "{name} is not valid base64")?,
         }
@@ -278,20 +303,28 @@ impl fmt::Display for MalformedResponse {
 
 impl core::error::Error for MalformedResponse {}
 
-/// Parses a response body as `T`, turning serde_json errors into [`Problem`]s (its messages
-/// may quote response text, which we do not repeat).
-fn parse_json<'a, T: serde::Deserialize<'a>>(
+/// Reads a response body that must be one JSON object, calling `member` with each member's
+/// name (see [`json_reader::Reader::object`]), and turns read errors into [`Problem`]s (which
+/// never quote the body).
+fn parse_object<'a>(
     operation: Operation,
     body: &'a [u8],
-) -> Result<T, MalformedResponse> {
-    serde_json::from_slice(body).map_err(|e| {
-        let (line, column) = (e.line(), e.column());
-        let problem = match e.classify() {
-            serde_json::error::Category::Data => Problem::WrongType { line, column },
-            _ => Problem::NotJson { line, column },
-        };
-        MalformedResponse::new(operation, problem)
-    })
+    member: impl FnMut(&mut Reader<'a>, Cow<'a, str>) -> Result<(), ReadError>,
+) -> Result<(), MalformedResponse> {
+    let mut reader = Reader::new(body);
+    reader
+        .object(member)
+        .and_then(|()| reader.finish())
+        .map_err(|e| {
+            let (line, column) = Reader::line_column(body, e.at);
+            let problem = match e.kind {
+                ReadErrorKind::WrongType => Problem::WrongType { line, column },
+                ReadErrorKind::TooDeep => Problem::TooDeep { line, column },
+                ReadErrorKind::DuplicateMember => Problem::DuplicateField { line, column },
+                _ => Problem::NotJson { line, column },
+            };
+            MalformedResponse::new(operation, problem)
+        })
 }
 
 /// A required field, or [`Problem::MissingField`].
@@ -337,19 +370,6 @@ fn decode_secret(
     Ok(out)
 }
 
-/// `Deserialize` for an optional borrowed string: keeps it borrowed from the body when it has
-/// no escapes.
-mod borrowed {
-    use alloc::borrow::Cow;
-    use serde::{Deserialize, Deserializer};
-
-    pub(super) fn opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
-        #[derive(Deserialize)]
-        struct Wrap<'a>(#[serde(borrow)] Cow<'a, str>);
-        Ok(Option::<Wrap<'de>>::deserialize(d)?.map(|w| w.0))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -387,12 +407,26 @@ mod tests {
 
     #[test]
     fn malformed_response_messages() {
-        let e = parse_json::<serde_json::Value>(Operation::Decrypt, b"<html>").unwrap_err();
+        let e = parse_object(Operation::Decrypt, b"<html>", |r, _| r.skip()).unwrap_err();
         assert_eq!(e.problem(), Problem::NotJson { line: 1, column: 1 });
         assert!(
             alloc::string::ToString::to_string(&e)
                 .starts_with("kms Decrypt returned a malformed response: not json (line 1")
         );
+        let e = parse_object(Operation::Decrypt, b"[]", |r, _| r.skip()).unwrap_err();
+        assert_eq!(e.problem(), Problem::WrongType { line: 1, column: 1 });
+        let e = parse_object(Operation::Decrypt, b"{}\n {}", |r, _| r.skip()).unwrap_err();
+        assert_eq!(e.problem(), Problem::NotJson { line: 2, column: 2 });
+        let deep = [&b"{\"a\":"[..], &b"[".repeat(40)].concat();
+        let e = parse_object(Operation::Decrypt, &deep, |r, _| r.skip()).unwrap_err();
+        assert_eq!(
+            e.problem(),
+            Problem::TooDeep {
+                line: 1,
+                column: 5 + MAX_JSON_DEPTH
+            }
+        );
+        assert!(alloc::string::ToString::to_string(&e).contains("nested deeper than 32 levels"));
         let e = decode_blob(Operation::Encrypt, "CiphertextBlob", "!!").unwrap_err();
         assert_eq!(e.problem(), Problem::BadBase64("CiphertextBlob"));
         assert_eq!(

@@ -5,12 +5,11 @@
 //! `DestinationEncryptionContext`, `GrantTokens`. Out: `CiphertextBlob`, `SourceKeyId`, `KeyId`,
 //! `SourceEncryptionAlgorithm`, `DestinationEncryptionAlgorithm`.
 
-use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
-use serde::Deserialize;
 
 use super::json::{self, ObjectWriter, Sink, WriteMembers};
+use super::json_reader::Reader;
 use super::{MAX_CIPHERTEXT_LEN, MalformedResponse, Operation, RequestError};
 
 /// A `ReEncrypt` request.
@@ -92,21 +91,6 @@ pub struct ReEncryptResponse {
     pub destination_encryption_algorithm: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Raw<'a> {
-    #[serde(default, borrow, deserialize_with = "super::borrowed::opt")]
-    ciphertext_blob: Option<Cow<'a, str>>,
-    #[serde(default)]
-    source_key_id: Option<String>,
-    #[serde(default)]
-    key_id: Option<String>,
-    #[serde(default)]
-    source_encryption_algorithm: Option<String>,
-    #[serde(default)]
-    destination_encryption_algorithm: Option<String>,
-}
-
 impl ReEncryptResponse {
     /// Parses a 2xx response body.
     ///
@@ -115,14 +99,26 @@ impl ReEncryptResponse {
     /// missing, or the blob is not base64.
     pub fn parse(body: &[u8]) -> Result<Self, MalformedResponse> {
         const OP: Operation = Operation::ReEncrypt;
-        let raw: Raw<'_> = super::parse_json(OP, body)?;
-        let blob = super::required(OP, "CiphertextBlob", raw.ciphertext_blob)?;
+        let mut blob = None;
+        let (mut source_key_id, mut key_id) = (None, None);
+        let (mut source_algorithm, mut destination_algorithm) = (None, None);
+        super::parse_object(OP, body, |r, name| match &*name {
+            "CiphertextBlob" => r.once(&mut blob, Reader::opt_string),
+            "SourceKeyId" => r.once(&mut source_key_id, Reader::opt_owned_string),
+            "KeyId" => r.once(&mut key_id, Reader::opt_owned_string),
+            "SourceEncryptionAlgorithm" => r.once(&mut source_algorithm, Reader::opt_owned_string),
+            "DestinationEncryptionAlgorithm" => {
+                r.once(&mut destination_algorithm, Reader::opt_owned_string)
+            }
+            _ => r.skip(),
+        })?;
+        let blob = super::required(OP, "CiphertextBlob", blob.flatten())?;
         Ok(ReEncryptResponse {
             ciphertext_blob: super::decode_blob(OP, "CiphertextBlob", &blob)?,
-            source_key_id: raw.source_key_id.filter(|k| !k.is_empty()),
-            key_id: super::required(OP, "KeyId", raw.key_id.filter(|k| !k.is_empty()))?,
-            source_encryption_algorithm: raw.source_encryption_algorithm,
-            destination_encryption_algorithm: raw.destination_encryption_algorithm,
+            source_key_id: source_key_id.flatten().filter(|k| !k.is_empty()),
+            key_id: super::required(OP, "KeyId", key_id.flatten().filter(|k| !k.is_empty()))?,
+            source_encryption_algorithm: source_algorithm.flatten(),
+            destination_encryption_algorithm: destination_algorithm.flatten(),
         })
     }
 }
