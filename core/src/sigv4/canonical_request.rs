@@ -53,11 +53,11 @@ pub(crate) fn write<S: Sink + ?Sized>(sink: &mut S, parts: &Parts<'_>) -> Result
         parts.payload_hash,
     );
     out.byte(b'\n');
-    for (i, (entry, name)) in parts.headers.signed_names().enumerate() {
+    for (i, (name, lowercase)) in parts.headers.signed_names().enumerate() {
         if i > 0 {
             out.byte(b';');
         }
-        write_name(&mut out, entry, name);
+        write_name(&mut out, name, lowercase);
     }
     out.byte(b'\n');
     out.text(parts.payload_hash);
@@ -70,25 +70,37 @@ pub(crate) fn is_token(s: &str) -> bool {
 }
 
 fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'!' | b'#'
-                | b'$'
-                | b'%'
-                | b'&'
-                | b'\''
-                | b'*'
-                | b'+'
-                | b'-'
-                | b'.'
-                | b'^'
-                | b'_'
-                | b'`'
-                | b'|'
-                | b'~'
-        )
+    TCHAR[usize::from(b)]
 }
+
+/// RFC 9110 `tchar`s as a table: one lookup per byte of a header name.
+const TCHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        b += 1;
+    }
+    table
+};
 
 /// RFC 3986 unreserved characters: the only ones SigV4 leaves unencoded.
 fn is_unreserved(b: u8) -> bool {
@@ -103,9 +115,9 @@ fn write_percent<S: Sink + ?Sized>(out: &mut Buffered<'_, S>, b: u8) {
     out.byte(HEX_UPPER[usize::from(b & 0x0f)]);
 }
 
-/// Writes a header name in lower case (the signer's own names already are).
-fn write_name<S: Sink + ?Sized>(out: &mut Buffered<'_, S>, entry: Entry, name: &str) {
-    if is_signer_header(entry) {
+/// Writes a header name in lower case; `lowercase` says it already is (the usual case).
+fn write_name<S: Sink + ?Sized>(out: &mut Buffered<'_, S>, name: &str, lowercase: bool) {
+    if lowercase {
         out.text(name);
     } else {
         out.lowercase(name);
@@ -380,11 +392,6 @@ const CONTENT_SHA256: Entry = u8::MAX - 2;
 
 const _: () = assert!(MAX_HEADERS < CONTENT_SHA256 as usize);
 
-/// Whether `entry` is one of the headers the signer adds (their names are lower case).
-pub(crate) fn is_signer_header(entry: Entry) -> bool {
-    entry >= CONTENT_SHA256
-}
-
 /// The signed headers, checked and sorted by lower-case name (stable, so repeated names keep
 /// their request order).
 pub(crate) struct CanonicalHeaders<'h> {
@@ -392,6 +399,12 @@ pub(crate) struct CanonicalHeaders<'h> {
     entries: heapless::Vec<Entry, { MAX_HEADERS + 3 }>,
     /// Bit `i` is set when `entries[i]` has the same name as `entries[i - 1]`.
     repeats: u64,
+    /// Bit `i` is set when request header `i`'s name has an upper-case letter. Names are
+    /// usually lower case already; those are compared and copied as they are.
+    mixed_case: u64,
+    /// Bit `i` is set when request header `i`'s value has spaces to trim or squeeze. Values
+    /// usually have none; those are copied as they are.
+    untrimmed: u64,
 }
 
 const _: () = assert!(MAX_HEADERS + 3 <= u64::BITS as usize);
@@ -408,17 +421,19 @@ impl<'h> CanonicalHeaders<'h> {
         let signs_token = params.session_token.is_some();
 
         let mut entries = heapless::Vec::new();
+        let mut keys = heapless::Vec::<u128, { MAX_HEADERS + 3 }>::new();
         let mut has_host = false;
+        let mut mixed_case = 0u64;
+        let mut untrimmed = 0u64;
         for (index, (name, value)) in request.iter().enumerate() {
-            if !is_token(name) {
+            let name_class = name_class(name);
+            if name.is_empty() || name_class & NOT_TCHAR != 0 {
                 return Err(SigningError::InvalidHeaderName { index });
             }
-            // No control characters but tab (no early exit, so it vectorises).
-            let clean = value
-                .bytes()
-                .fold(true, |ok, b| ok & ((b >= 0x20 && b != 0x7f) | (b == b'\t')));
-            if !clean {
-                return Err(SigningError::InvalidHeaderValue { index });
+            mixed_case |= u64::from(name_class & UPPER != 0) << index;
+            match scan_value(value) {
+                None => return Err(SigningError::InvalidHeaderValue { index }),
+                Some(trim) => untrimmed |= u64::from(trim) << index,
             }
             match Special::of(name) {
                 Special::Reserved(name) => return Err(SigningError::ReservedHeader { name }),
@@ -437,28 +452,41 @@ impl<'h> CanonicalHeaders<'h> {
                 Special::SessionToken | Special::ContentSha256 | Special::Ordinary => {}
             }
             let entry = Entry::try_from(index).expect("at most MAX_HEADERS headers, checked above");
-            push_entry(&mut entries, entry);
+            push_entry(&mut entries, &mut keys, entry, name);
         }
         if !has_host {
             return Err(SigningError::MissingHost);
         }
-        push_entry(&mut entries, DATE);
+        push_entry(&mut entries, &mut keys, DATE, "x-amz-date");
         if signs_token && !settings.omit_session_token {
-            push_entry(&mut entries, SESSION_TOKEN);
+            push_entry(
+                &mut entries,
+                &mut keys,
+                SESSION_TOKEN,
+                "x-amz-security-token",
+            );
         }
         if settings.content_sha256_header {
-            push_entry(&mut entries, CONTENT_SHA256);
+            push_entry(
+                &mut entries,
+                &mut keys,
+                CONTENT_SHA256,
+                "x-amz-content-sha256",
+            );
         }
 
         let mut headers = CanonicalHeaders {
             request,
             entries,
             repeats: 0,
+            mixed_case,
+            untrimmed,
         };
-        headers.sort();
+        headers.sort(&mut keys);
         for i in 1..headers.entries.len() {
-            let name = headers.name(headers.entries[i]);
-            if name.eq_ignore_ascii_case(headers.name(headers.entries[i - 1])) {
+            if keys[i - 1] == keys[i]
+                && headers.cmp_names(headers.entries[i - 1], headers.entries[i]) == Ordering::Equal
+            {
                 headers.repeats |= 1 << i;
             }
         }
@@ -474,31 +502,54 @@ impl<'h> CanonicalHeaders<'h> {
         }
     }
 
+    /// Whether `entry`'s name is lower case (the signer's own names are).
+    fn is_lowercase(&self, entry: Entry) -> bool {
+        entry >= CONTENT_SHA256 || self.mixed_case & (1 << entry) == 0
+    }
+
+    /// Orders two entries by lower-case name.
+    fn cmp_names(&self, a: Entry, b: Entry) -> Ordering {
+        let (name_a, name_b) = (self.name(a), self.name(b));
+        if self.is_lowercase(a) && self.is_lowercase(b) {
+            name_a.cmp(name_b)
+        } else {
+            cmp_lowercase(name_a, name_b)
+        }
+    }
+
     /// Whether `entries[i]` has the same name as `entries[i - 1]`.
     fn repeats_previous(&self, i: usize) -> bool {
         self.repeats & (1 << i) != 0
     }
 
-    fn sort(&mut self) {
+    /// Sorts the entries by lower-case name, stably. `keys` holds each entry's [`sort_key`]:
+    /// most pairs of names differ in their first 16 bytes, so one integer comparison decides;
+    /// equal keys fall back to comparing the names.
+    fn sort(&mut self, keys: &mut [u128]) {
         for i in 1..self.entries.len() {
             let mut j = i;
-            while j > 0
-                && cmp_lowercase(self.name(self.entries[j - 1]), self.name(self.entries[j]))
-                    == Ordering::Greater
-            {
+            while j > 0 {
+                let order = keys[j - 1]
+                    .cmp(&keys[j])
+                    .then_with(|| self.cmp_names(self.entries[j - 1], self.entries[j]));
+                if order != Ordering::Greater {
+                    break;
+                }
                 self.entries.swap(j - 1, j);
+                keys.swap(j - 1, j);
                 j -= 1;
             }
         }
     }
 
-    /// The distinct signed header names, sorted, with the entry they come from (request names
-    /// are in the request's case: lower-case them, see [`is_signer_header`]).
-    pub(crate) fn signed_names(&self) -> impl Iterator<Item = (Entry, &'h str)> + '_ {
-        self.entries.iter().enumerate().filter_map(|(i, &entry)| {
-            let name = self.name(entry);
-            (!self.repeats_previous(i)).then_some((entry, name))
-        })
+    /// The distinct signed header names, sorted, each in the request's case with whether that
+    /// is lower case already (if not, lower-case it).
+    pub(crate) fn signed_names(&self) -> impl Iterator<Item = (&'h str, bool)> + '_ {
+        self.entries
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| !self.repeats_previous(i))
+            .map(|(_, &entry)| (self.name(entry), self.is_lowercase(entry)))
     }
 
     /// Writes one `name:value[,value...]\n` line per distinct name.
@@ -518,13 +569,16 @@ impl<'h> CanonicalHeaders<'h> {
                 if i > 0 {
                     out.byte(b'\n');
                 }
-                write_name(out, entry, name);
+                write_name(out, name, self.is_lowercase(entry));
                 out.byte(b':');
             }
             match entry {
                 DATE => out.text(amz_date),
                 SESSION_TOKEN => out.secret(session_token.unwrap_or_default()),
                 CONTENT_SHA256 => out.text(payload_hash),
+                index if self.untrimmed & (1 << index) == 0 => {
+                    out.text(self.request[usize::from(index)].1);
+                }
                 index => write_trimmed(out, self.request[usize::from(index)].1),
             }
         }
@@ -577,10 +631,87 @@ impl Special {
     }
 }
 
-fn push_entry(entries: &mut heapless::Vec<Entry, { MAX_HEADERS + 3 }>, entry: Entry) {
-    entries
-        .push(entry)
-        .expect("MAX_HEADERS request headers plus three signer headers fit");
+fn push_entry(
+    entries: &mut heapless::Vec<Entry, { MAX_HEADERS + 3 }>,
+    keys: &mut heapless::Vec<u128, { MAX_HEADERS + 3 }>,
+    entry: Entry,
+    name: &str,
+) {
+    const FITS: &str = "MAX_HEADERS request headers plus three signer headers fit";
+    entries.push(entry).expect(FITS);
+    keys.push(sort_key(name)).expect(FITS);
+}
+
+/// The first 16 bytes of a header name, lower-cased, as a big-endian integer (short names padded
+/// with zero bytes). Header names never contain a zero byte, so comparing keys orders names as
+/// comparing their lower-case bytes does, and equal keys mean equal names unless both are at
+/// least 16 bytes long.
+fn sort_key(name: &str) -> u128 {
+    let mut bytes = [0u8; 16];
+    for (slot, b) in bytes.iter_mut().zip(name.bytes()) {
+        *slot = b.to_ascii_lowercase();
+    }
+    u128::from_be_bytes(bytes)
+}
+
+/// [`BYTE_CLASS`] bit: not an RFC 9110 `tchar`.
+const NOT_TCHAR: u8 = 1;
+/// [`BYTE_CLASS`] bit: an ASCII upper-case letter.
+const UPPER: u8 = 2;
+/// [`BYTE_CLASS`] bit: a control character other than tab (not allowed in a header value).
+const CONTROL: u8 = 4;
+/// [`BYTE_CLASS`] bit: a space.
+const SPACE: u8 = 8;
+
+/// What the signer needs to know of each byte of a header name or value, one lookup per byte.
+const BYTE_CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let mut class = 0;
+        if !TCHAR[b] {
+            class |= NOT_TCHAR;
+        }
+        if c.is_ascii_uppercase() {
+            class |= UPPER;
+        }
+        if (c < 0x20 && c != b'\t') || c == 0x7f {
+            class |= CONTROL;
+        }
+        if c == b' ' {
+            class |= SPACE;
+        }
+        table[b] = class;
+        b += 1;
+    }
+    table
+};
+
+/// The union of the [`BYTE_CLASS`] bits of a header name's bytes.
+fn name_class(name: &str) -> u8 {
+    name.bytes()
+        .fold(0, |class, b| class | BYTE_CLASS[usize::from(b)])
+}
+
+/// Checks a header value in one pass: `None` if it has a control character, else whether it
+/// has spaces to trim or squeeze (leading, trailing, or two in a row).
+fn scan_value(value: &str) -> Option<bool> {
+    let bytes = value.as_bytes();
+    let mut control = 0u8;
+    let mut double_space = 0u8;
+    let mut previous = 0u8;
+    for &b in bytes {
+        let class = BYTE_CLASS[usize::from(b)];
+        control |= class;
+        double_space |= previous & class;
+        previous = class;
+    }
+    if control & CONTROL != 0 {
+        return None;
+    }
+    let edge = |b: Option<&u8>| b == Some(&b' ');
+    Some(double_space & SPACE != 0 || edge(bytes.first()) || edge(bytes.last()))
 }
 
 /// Writes a header value without leading and trailing spaces, each inner run of spaces as one.
@@ -659,11 +790,11 @@ mod tests {
         {
             let mut out = Buffered::new(&mut text);
             h.write_canonical(&mut out, "DATE", token, "HASH");
-            for (i, (entry, name)) in h.signed_names().enumerate() {
+            for (i, (name, lowercase)) in h.signed_names().enumerate() {
                 if i > 0 {
                     out.byte(b';');
                 }
-                write_name(&mut out, entry, name);
+                write_name(&mut out, name, lowercase);
             }
         }
         text

@@ -6,7 +6,7 @@
 //!                SignedHeaders=<names>, Signature=<signature>
 //! ```
 
-use super::canonical_request::{CanonicalHeaders, is_signer_header};
+use super::canonical_request::CanonicalHeaders;
 use super::string_to_sign::{ALGORITHM, TERMINATOR};
 use super::{MAX_AUTHORIZATION_LEN, SigningError, SigningParams};
 
@@ -92,13 +92,13 @@ pub(crate) fn authorization(
     ] {
         out.push(part)?;
     }
-    for (i, (entry, name)) in headers.signed_names().enumerate() {
+    for (i, (name, lowercase)) in headers.signed_names().enumerate() {
         if i > 0 {
             out.push(b";")?;
         }
         let start = out.len;
         out.push(name.as_bytes())?;
-        if !is_signer_header(entry) {
+        if !lowercase {
             out.bytes[start..out.len].make_ascii_lowercase();
         }
     }
