@@ -8,5 +8,6 @@ pub mod fuzzing;
 pub mod native;
 pub mod region;
 pub mod runtime;
+pub mod tcp;
 pub mod transport;
 pub mod vault_config;

@@ -417,7 +417,12 @@ fn build_agent(config: &TransportConfig, proxy: Option<ureq::Proxy>) -> ureq::Ag
         .build();
     ureq::Agent::with_parts(
         agent_config,
-        ureq::unversioned::transport::DefaultConnector::default().chain(CoalescingConnector),
+        // ureq's default chain (CONNECT proxy, TCP, rustls) with kms-seal's TCP layer, which
+        // makes four system calls per kept-alive request where ureq's makes ten.
+        ().chain(ureq::unversioned::transport::ConnectProxyConnector::default())
+            .chain(crate::tcp::LeanTcpConnector)
+            .chain(ureq::unversioned::transport::RustlsConnector::default())
+            .chain(CoalescingConnector),
         CachingResolver::default(),
     )
 }
@@ -426,16 +431,16 @@ fn build_agent(config: &TransportConfig, proxy: Option<ureq::Proxy>) -> ureq::Ag
 #[derive(Debug)]
 struct CoalescingConnector;
 
-impl Connector<Box<dyn UreqTransportIo>> for CoalescingConnector {
+impl<In: UreqTransportIo> Connector<In> for CoalescingConnector {
     type Out = CoalescingTransport;
 
     fn connect(
         &self,
         _details: &ConnectionDetails,
-        chained: Option<Box<dyn UreqTransportIo>>,
+        chained: Option<In>,
     ) -> Result<Option<Self::Out>, ureq::Error> {
         Ok(chained.map(|inner| CoalescingTransport {
-            inner,
+            inner: Box::new(inner),
             pending: Vec::new(),
         }))
     }
