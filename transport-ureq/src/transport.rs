@@ -212,12 +212,18 @@ impl UreqTransport {
         connect: Duration,
         timeout: Duration,
     ) -> Result<Response, MappedError> {
-        let http_request = self
-            .agent
-            .configure_request(http_request)
-            .timeout_connect(Some(connect))
-            .timeout_global(Some(timeout))
-            .build();
+        // A request-level configuration copies the agent's whole configuration into the
+        // request: only done when this call's deadline is not the agent's own.
+        let http_request =
+            if connect == self.config.connect_timeout && timeout == self.config.call_timeout {
+                http_request
+            } else {
+                self.agent
+                    .configure_request(http_request)
+                    .timeout_connect(Some(connect))
+                    .timeout_global(Some(timeout))
+                    .build()
+            };
         let scheme = if http_request.uri().scheme_str() == Some("https") {
             Scheme::Https
         } else {
@@ -634,18 +640,26 @@ fn check_destination(request: &Request, policy: PlainHttp) -> Result<(), Transpo
     Ok(())
 }
 
+/// The `http` crate's form of `request`. Filled in place rather than through
+/// `http::request::Builder`, which moves the whole request once per header.
 fn to_http_request<B>(request: &Request, body: B) -> Result<http::Request<B>, MappedError> {
-    let mut builder = http::Request::builder()
-        .method(request.method)
-        .uri(request.url());
-    for (name, value) in &request.headers {
-        builder = builder.header(name.as_str(), value.as_str());
-    }
-    builder.body(body).map_err(|e| MappedError {
+    // The http crate's messages name the offending part, never a header value.
+    let refused = |e: &dyn std::fmt::Display| MappedError {
         kind: TransportErrorKind::Refused,
-        // The http crate's message names the offending part, never the header value.
         detail: format!("request cannot be sent ({e})"),
-    })
+    };
+    let mut http_request = http::Request::new(body);
+    *http_request.method_mut() =
+        http::Method::from_bytes(request.method.as_bytes()).map_err(|e| refused(&e))?;
+    *http_request.uri_mut() = http::Uri::try_from(request.url()).map_err(|e| refused(&e))?;
+    let headers = http_request.headers_mut();
+    headers.reserve(request.headers.len());
+    for (name, value) in &request.headers {
+        let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|e| refused(&e))?;
+        let value = http::HeaderValue::from_str(value).map_err(|e| refused(&e))?;
+        headers.append(name, value);
+    }
+    Ok(http_request)
 }
 
 /// A ureq error mapped to a kind, before the destination is added to the detail.
