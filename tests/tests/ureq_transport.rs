@@ -289,3 +289,82 @@ fn error_messages_name_the_destination_not_the_body() {
     assert!(text.contains(&server.authority()), "{text}");
     assert!(!text.contains("c2VjcmV0"), "{text}");
 }
+
+/// A keep-alive HTTP/1.1 server on loopback that answers every request with `200 ok` and,
+/// when `close_after_reply` is set, closes the connection a little after each reply (as a
+/// server whose idle timeout expired does). Returns its authority and the connection count.
+fn keep_alive_server(
+    close_after_reply: bool,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Read};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let authority = listener.local_addr().unwrap().to_string();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counter = connections.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            counter.fetch_add(1, Ordering::SeqCst);
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut writer = stream;
+                loop {
+                    let mut length = 0usize;
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let lower = line.to_ascii_lowercase();
+                        if let Some(v) = lower.strip_prefix("content-length:") {
+                            length = v.trim().parse().unwrap();
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    reader.read_exact(&mut body).unwrap();
+                    writer
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                        .unwrap();
+                    if close_after_reply {
+                        std::thread::sleep(Duration::from_millis(20));
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (authority, connections)
+}
+
+#[test]
+fn a_kept_alive_connection_is_reused() {
+    let (authority, connections) = keep_alive_server(false);
+    let t = direct(|_| {});
+    for _ in 0..5 {
+        let r = t
+            .send(&request("POST", Scheme::Http, &authority, b"{}"))
+            .unwrap();
+        assert_eq!(r.body, b"ok");
+    }
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_pooled_connection_the_server_closed_is_not_reused() {
+    let (authority, connections) = keep_alive_server(true);
+    let t = direct(|_| {});
+    for i in 1..=3 {
+        let r = t
+            .send(&request("POST", Scheme::Http, &authority, b"{}"))
+            .unwrap_or_else(|e| panic!("call {i} on a fresh connection: {e}"));
+        assert_eq!(r.body, b"ok");
+        // Let the server's close arrive before the next call takes the pooled connection.
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 3);
+}
