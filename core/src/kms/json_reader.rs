@@ -381,9 +381,9 @@ impl<'a> Reader<'a> {
             .get(self.pos..)
             .and_then(|rest| rest.first_chunk::<16>())
         {
-            let special = chunk
-                .iter()
-                .fold(false, |found, &b| found | (b == b'"') | (b == b'\\') | (b < 0x20));
+            let special = chunk.iter().fold(false, |found, &b| {
+                found | (b == b'"') | (b == b'\\') | (b < 0x20)
+            });
             if special {
                 break;
             }

@@ -25,9 +25,9 @@ pub(crate) struct Parts<'p> {
     pub(crate) path: &'p str,
     pub(crate) query: &'p str,
     pub(crate) headers: &'p CanonicalHeaders<'p>,
-    pub(crate) amz_date: &'p str,
+    pub(crate) amz_date: &'p [u8],
     pub(crate) session_token: Option<&'p str>,
-    pub(crate) payload_hash: &'p str,
+    pub(crate) payload_hash: &'p [u8],
     pub(crate) settings: SigningSettings,
 }
 
@@ -60,7 +60,7 @@ pub(crate) fn write<S: Sink + ?Sized>(sink: &mut S, parts: &Parts<'_>) -> Result
         write_name(&mut out, name, lowercase);
     }
     out.byte(b'\n');
-    out.text(parts.payload_hash);
+    out.ascii(parts.payload_hash);
     Ok(())
 }
 
@@ -556,9 +556,9 @@ impl<'h> CanonicalHeaders<'h> {
     fn write_canonical<S: Sink + ?Sized>(
         &self,
         out: &mut Buffered<'_, S>,
-        amz_date: &str,
+        amz_date: &[u8],
         session_token: Option<&str>,
-        payload_hash: &str,
+        payload_hash: &[u8],
     ) {
         for (i, &entry) in self.entries.iter().enumerate() {
             let name = self.name(entry);
@@ -573,9 +573,9 @@ impl<'h> CanonicalHeaders<'h> {
                 out.byte(b':');
             }
             match entry {
-                DATE => out.text(amz_date),
+                DATE => out.ascii(amz_date),
                 SESSION_TOKEN => out.secret(session_token.unwrap_or_default()),
-                CONTENT_SHA256 => out.text(payload_hash),
+                CONTENT_SHA256 => out.ascii(payload_hash),
                 index if self.untrimmed & (1 << index) == 0 => {
                     out.text(self.request[usize::from(index)].1);
                 }
@@ -789,7 +789,7 @@ mod tests {
         let mut text = Text::new();
         {
             let mut out = Buffered::new(&mut text);
-            h.write_canonical(&mut out, "DATE", token, "HASH");
+            h.write_canonical(&mut out, b"DATE", token, b"HASH");
             for (i, (name, lowercase)) in h.signed_names().enumerate() {
                 if i > 0 {
                     out.byte(b';');
@@ -1033,9 +1033,9 @@ mod tests {
                 path: "/x/../y",
                 query: "b=2&a=1",
                 headers: &h,
-                amz_date: "20150830T123600Z",
+                amz_date: b"20150830T123600Z",
                 session_token: None,
-                payload_hash: "e3b0",
+                payload_hash: b"e3b0",
                 settings: p.settings,
             },
         )

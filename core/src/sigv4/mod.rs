@@ -201,17 +201,17 @@ impl fmt::Debug for SignableRequest<'_> {
 /// Holds its strings inline (no heap) and borrows the session token from the
 /// [`SigningParams`] it was signed with instead of copying the secret.
 pub struct SigningOutput<'a> {
-    amz_date: heapless::String<16>,
+    amz_date: [u8; 16],
     authorization: signature::Authorization,
-    signature: heapless::String<64>,
-    content_sha256: Option<heapless::String<64>>,
+    signature: [u8; 64],
+    content_sha256: Option<[u8; 64]>,
     session_token: Option<&'a str>,
 }
 
 impl<'a> SigningOutput<'a> {
     /// The signature: 64 lower-case hex digits.
     pub fn signature(&self) -> &str {
-        &self.signature
+        signature::ascii_str(&self.signature)
     }
 
     /// The `Authorization` header value:
@@ -223,13 +223,15 @@ impl<'a> SigningOutput<'a> {
 
     /// The `x-amz-date` header value, `YYYYMMDDTHHMMSSZ`.
     pub fn amz_date(&self) -> &str {
-        &self.amz_date
+        signature::ascii_str(&self.amz_date)
     }
 
     /// The `x-amz-content-sha256` header value, when
     /// [`SigningSettings::content_sha256_header`] was set.
     pub fn content_sha256(&self) -> Option<&str> {
-        self.content_sha256.as_deref()
+        self.content_sha256
+            .as_ref()
+            .map(|h| signature::ascii_str(h))
     }
 
     /// Every header the caller must add to the request, names in lower case: `x-amz-date`,
@@ -422,12 +424,12 @@ pub fn sign<'p>(
             &prepared.headers,
             &signature,
         )?,
-        amz_date: prepared.amz_date.clone(),
+        amz_date: prepared.amz_date,
         signature,
         content_sha256: params
             .settings
             .content_sha256_header
-            .then(|| prepared.payload_hash.clone()),
+            .then_some(prepared.payload_hash),
         session_token: params.session_token,
     })
 }
@@ -488,8 +490,8 @@ pub fn string_to_sign(
 
 /// Everything derived from the request and parameters before hashing: checked, sorted, hashed.
 struct Prepared<'r> {
-    amz_date: heapless::String<16>,
-    payload_hash: heapless::String<64>,
+    amz_date: [u8; 16],
+    payload_hash: [u8; 64],
     headers: CanonicalHeaders<'r>,
 }
 
@@ -499,10 +501,8 @@ impl<'r> Prepared<'r> {
         params: &SigningParams<'_>,
     ) -> Result<Self, SigningError> {
         check_params(request, params)?;
-        let amz_date = params.time.amz_date();
         Ok(Prepared {
-            amz_date: heapless::String::from_utf8(heapless::Vec::from_array(amz_date))
-                .expect("an amz date is ASCII digits, `T` and `Z`"),
+            amz_date: params.time.amz_date(),
             payload_hash: signature::hex(&Sha256::digest(request.body).into()),
             headers: CanonicalHeaders::new(request.headers, params)?,
         })
@@ -511,7 +511,6 @@ impl<'r> Prepared<'r> {
     /// The credential-scope date, `YYYYMMDD`.
     fn date(&self) -> &[u8; 8] {
         self.amz_date
-            .as_bytes()
             .first_chunk()
             .expect("an amz date starts with its eight-digit date")
     }
@@ -629,7 +628,19 @@ impl<'s, S: Sink + ?Sized> Buffered<'s, S> {
     /// Appends a whole string.
     #[inline]
     pub(crate) fn text(&mut self, s: &str) {
-        let bytes = s.as_bytes();
+        self.whole(s.as_bytes());
+    }
+
+    /// Appends ASCII bytes the signer made itself (dates, hex digests).
+    #[inline]
+    pub(crate) fn ascii(&mut self, bytes: &[u8]) {
+        debug_assert!(bytes.is_ascii(), "signer-made text is ASCII");
+        self.whole(bytes);
+    }
+
+    /// Appends bytes that are whole UTF-8 sequences, in one piece.
+    #[inline]
+    fn whole(&mut self, bytes: &[u8]) {
         if bytes.len() <= self.buf.len() - self.len {
             self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
             self.len += bytes.len();

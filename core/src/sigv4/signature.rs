@@ -23,13 +23,19 @@ const HEX_PAIRS: [[u8; 2]; 256] = {
     table
 };
 
-/// Lower-case hex of a 32-byte digest or MAC.
-pub(crate) fn hex(bytes: &[u8; 32]) -> heapless::String<64> {
+/// Lower-case hex of a 32-byte digest or MAC, as ASCII bytes (only made a `str` where a
+/// caller asks for one: checking UTF-8 three times per signature is not free).
+pub(crate) fn hex(bytes: &[u8; 32]) -> [u8; 64] {
     let mut out = [0u8; 64];
     for (pair, &b) in out.as_chunks_mut::<2>().0.iter_mut().zip(bytes) {
         *pair = HEX_PAIRS[usize::from(b)];
     }
-    heapless::String::from_utf8(heapless::Vec::from_array(out)).expect("hex digits are ASCII")
+    out
+}
+
+/// An ASCII array the signer built, as a `str`.
+pub(crate) fn ascii_str(bytes: &[u8]) -> &str {
+    core::str::from_utf8(bytes).expect("the signer writes ASCII only")
 }
 
 /// The `Authorization` header value, held inline.
@@ -70,7 +76,7 @@ pub(crate) fn authorization(
     params: &SigningParams<'_>,
     date: &[u8; 8],
     headers: &CanonicalHeaders<'_>,
-    signature: &str,
+    signature: &[u8],
 ) -> Result<Authorization, SigningError> {
     let mut out = Authorization {
         bytes: [0; MAX_AUTHORIZATION_LEN],
@@ -103,7 +109,7 @@ pub(crate) fn authorization(
         }
     }
     out.push(b", Signature=")?;
-    out.push(signature.as_bytes())?;
+    out.push(signature)?;
     Ok(out)
 }
 
@@ -130,8 +136,8 @@ mod tests {
         bytes[0] = 0xAB;
         bytes[31] = 0x0F;
         let text = hex(&bytes);
-        assert_eq!(&text[..4], "ab00");
-        assert_eq!(&text[60..], "000f");
+        assert_eq!(&text[..4], b"ab00");
+        assert_eq!(&text[60..], b"000f");
     }
 
     #[test]
@@ -140,7 +146,7 @@ mod tests {
         let list = [("Host", "example.amazonaws.com"), ("My-Header1", "value1")];
         let headers = CanonicalHeaders::new(&list, &p).unwrap();
         let sig = "c5410059b04c1ee005303aed430f6e6645f61f4dc9e1461ec8f8916fdf18852c";
-        let out = authorization(&p, b"20150830", &headers, sig).unwrap();
+        let out = authorization(&p, b"20150830", &headers, sig.as_bytes()).unwrap();
         // aws-signing-test-suite/v4/post-header-key-sort/header-signed-request.txt
         assert_eq!(
             out.as_str(),
@@ -170,7 +176,7 @@ mod tests {
         }
         let headers = CanonicalHeaders::new(&list, &p).unwrap();
         assert_eq!(
-            authorization(&p, b"20150830", &headers, "sig").err(),
+            authorization(&p, b"20150830", &headers, b"sig").err(),
             Some(SigningError::AuthorizationTooLong {
                 max: MAX_AUTHORIZATION_LEN
             })

@@ -18,20 +18,20 @@ pub(crate) const TERMINATOR: &str = "aws4_request";
 /// Streams the string to sign to `sink` (the HMAC keyed with the signing key, or a buffer).
 pub(crate) fn write<S: Sink + ?Sized>(
     sink: &mut S,
-    amz_date: &str,
+    amz_date: &[u8; 16],
     date: &[u8; 8],
     region: &str,
     service: &str,
-    canonical_request_hash: &str,
+    canonical_request_hash: &[u8; 64],
 ) {
     let mut out = Buffered::new(sink);
     out.text(ALGORITHM);
     out.byte(b'\n');
-    out.text(amz_date);
+    out.ascii(amz_date);
     out.byte(b'\n');
     write_scope(&mut out, date, region, service);
     out.byte(b'\n');
-    out.text(canonical_request_hash);
+    out.ascii(canonical_request_hash);
 }
 
 /// Writes the credential scope `YYYYMMDD/region/service/aws4_request`.
@@ -71,11 +71,11 @@ mod tests {
         let mut text = Text(heapless::String::new());
         write(
             &mut text,
-            "20150830T123600Z",
+            b"20150830T123600Z",
             b"20150830",
             "us-east-1",
             "service",
-            "bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63",
+            b"bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63",
         );
         // aws-signing-test-suite/v4/get-vanilla/header-string-to-sign.txt
         assert_eq!(
