@@ -33,7 +33,7 @@ const MAX_TIME: u64 = 4_102_444_800;
 /// # Panics
 /// When the signers disagree (that is the point).
 pub fn sigv4_differential(data: &[u8]) {
-    let case = Case::from_bytes(data);
+    let case = SigningCase::from_bytes(data);
     let ours = case.ours();
     if let Some(name) = case.reserved_header() {
         assert_eq!(
@@ -64,30 +64,44 @@ pub fn sigv4_differential(data: &[u8]) {
     }
 }
 
-/// One generated signing problem.
+/// One signing problem, signed by both signers: built from fuzzer bytes here and by proptest
+/// strategies in `tests/sigv4_differential.rs`.
 #[derive(Debug, Clone)]
-struct Case {
-    method: String,
-    host: String,
-    path: String,
-    query: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-    access_key_id: String,
-    secret: String,
-    token: Option<String>,
-    region: String,
-    service: String,
-    time: u64,
-    settings: SigningSettings,
+pub struct SigningCase {
+    /// The request method.
+    pub method: String,
+    /// The `Host` header, sent first.
+    pub host: String,
+    /// The path as sent.
+    pub path: String,
+    /// The query string as sent, without `?`.
+    pub query: String,
+    /// Further headers, in send order.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+    /// The access key id.
+    pub access_key_id: String,
+    /// The secret access key.
+    pub secret: String,
+    /// The session token, if any.
+    pub token: Option<String>,
+    /// The signing region.
+    pub region: String,
+    /// The signing service.
+    pub service: String,
+    /// Seconds since the Unix epoch.
+    pub time: u64,
+    /// Canonicalisation switches (mapped to aws-sigv4's settings).
+    pub settings: SigningSettings,
 }
 
 /// What a signer produced: signature, `Authorization`, and the added headers (lower-case
 /// names, sorted).
-type Signed = (String, String, Vec<(String, String)>);
+pub type Signed = (String, String, Vec<(String, String)>);
 
-impl Case {
-    fn from_bytes(data: &[u8]) -> Case {
+impl SigningCase {
+    fn from_bytes(data: &[u8]) -> SigningCase {
         let mut input = Input(data);
         let flags = input.byte();
         let settings = SigningSettings {
@@ -139,7 +153,7 @@ impl Case {
             .map(|_| (input.header_name(), input.header_value()))
             .collect();
         let body = input.bytes(400);
-        Case {
+        SigningCase {
             method,
             host,
             path,
@@ -156,20 +170,25 @@ impl Case {
         }
     }
 
-    /// The first header the signer adds itself, in canonical spelling, if the request has one.
-    fn reserved_header(&self) -> Option<&'static str> {
-        self.headers.iter().find_map(|(name, _)| {
-            let name = name.to_ascii_lowercase();
-            match name.as_str() {
-                "x-amz-date" => Some("x-amz-date"),
-                "authorization" => Some("authorization"),
-                "x-amz-security-token" if self.token.is_some() => Some("x-amz-security-token"),
-                "x-amz-content-sha256" if self.settings.content_sha256_header => {
-                    Some("x-amz-content-sha256")
-                }
-                _ => None,
+    /// The first header the signer adds itself, in canonical spelling, if the request has one
+    /// (ours refuses such a request; aws-sigv4 overwrites or drops the header).
+    pub fn reserved_header(&self) -> Option<&'static str> {
+        self.headers
+            .iter()
+            .find_map(|(name, _)| self.reserved_name(name))
+    }
+
+    /// `name` in canonical spelling when it is a header the signer adds itself for this case.
+    pub fn reserved_name(&self, name: &str) -> Option<&'static str> {
+        match name.to_ascii_lowercase().as_str() {
+            "x-amz-date" => Some("x-amz-date"),
+            "authorization" => Some("authorization"),
+            "x-amz-security-token" if self.token.is_some() => Some("x-amz-security-token"),
+            "x-amz-content-sha256" if self.settings.content_sha256_header => {
+                Some("x-amz-content-sha256")
             }
-        })
+            _ => None,
+        }
     }
 
     /// `omit_session_token` with no session token, and the caller sends its own
@@ -183,7 +202,11 @@ impl Case {
                 .any(|(n, _)| n.eq_ignore_ascii_case("x-amz-security-token"))
     }
 
-    fn ours(&self) -> Result<Signed, SigningError> {
+    /// Signed by kms-seal's signer.
+    ///
+    /// # Errors
+    /// The signer's refusal.
+    pub fn ours(&self) -> Result<Signed, SigningError> {
         let mut headers: Vec<(&str, &str)> = vec![("Host", self.host.as_str())];
         headers.extend(self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
         let time = Timestamp(self.time);
@@ -223,8 +246,9 @@ impl Case {
         ))
     }
 
-    /// aws-sigv4's result, or `None` when it refuses the request.
-    fn theirs(&self) -> Option<Signed> {
+    /// Signed by aws-sigv4, or `None` when it refuses the request (for example a URI
+    /// `http::Uri` does not parse).
+    pub fn theirs(&self) -> Option<Signed> {
         let identity: Identity = Credentials::new(
             &self.access_key_id,
             &self.secret,
@@ -511,7 +535,7 @@ mod tests {
         let mut with_token = 0;
         for i in 0..2000u64 {
             let data = pseudo_random_bytes(i, 256);
-            let case = Case::from_bytes(&data);
+            let case = SigningCase::from_bytes(&data);
             if case.reserved_header().is_some() {
                 reserved += 1;
             } else if case.theirs().is_some() {

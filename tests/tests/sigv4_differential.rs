@@ -4,150 +4,12 @@
 //! `+`, stray `%` and invalid UTF-8 escapes, headers with odd case and spacing, repeated and
 //! unsigned headers, bodies), credentials with and without session tokens, dates, regions,
 //! services and every combination of the four settings. Our signature, `Authorization` header and
-//! list of added headers must equal aws-sigv4's.
+//! list of added headers must equal aws-sigv4's. Both signers are called through
+//! `kms_seal_tests::fuzzing::SigningCase`, the oracle the `sigv4_differential` fuzz target uses.
 
-use std::time::{Duration, UNIX_EPOCH};
-
-use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{
-    PayloadChecksumKind, PercentEncodingMode, SessionTokenMode, SignableBody,
-    SignableRequest as AwsRequest, SigningSettings as AwsSettings, UriPathNormalizationMode,
-    sign as aws_sign,
-};
-use aws_sigv4::sign::v4;
-use aws_smithy_runtime_api::client::identity::Identity;
-use kms_seal_core::sigv4::{
-    SignableRequest, SigningError, SigningKey, SigningParams, SigningSettings, sign,
-};
-use kms_seal_core::time::Timestamp;
+use kms_seal_core::sigv4::{SigningError, SigningSettings};
+use kms_seal_tests::fuzzing::SigningCase as Case;
 use proptest::prelude::*;
-
-#[derive(Debug, Clone)]
-struct Case {
-    method: String,
-    host: String,
-    path: String,
-    query: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-    access_key_id: String,
-    secret: String,
-    token: Option<String>,
-    region: String,
-    service: String,
-    time: u64,
-    settings: SigningSettings,
-}
-
-/// What a signer added to the request: (name in lower case, value), sorted.
-type Added = Vec<(String, String)>;
-
-fn ours(case: &Case) -> Result<(String, String, Added), SigningError> {
-    let mut headers: Vec<(&str, &str)> = vec![("Host", case.host.as_str())];
-    headers.extend(case.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
-    let time = Timestamp(case.time);
-    let key = SigningKey::derive(
-        &case.secret,
-        &time.date_stamp(),
-        &case.region,
-        &case.service,
-    )?;
-    let out = sign(
-        &SignableRequest {
-            method: &case.method,
-            path: &case.path,
-            query: &case.query,
-            headers: &headers,
-            body: &case.body,
-        },
-        &SigningParams {
-            access_key_id: &case.access_key_id,
-            session_token: case.token.as_deref(),
-            region: &case.region,
-            service: &case.service,
-            time,
-            settings: case.settings,
-        },
-        &key,
-    )?;
-    let mut added: Added = out
-        .headers()
-        .map(|(n, v)| (n.to_string(), v.to_string()))
-        .collect();
-    added.sort();
-    Ok((
-        out.signature().to_string(),
-        out.authorization().to_string(),
-        added,
-    ))
-}
-
-/// aws-sigv4's result, or `None` when it cannot represent the request (URI it will not parse).
-fn theirs(case: &Case) -> Option<(String, String, Added)> {
-    let identity: Identity = Credentials::new(
-        &case.access_key_id,
-        &case.secret,
-        case.token.clone(),
-        None,
-        "differential",
-    )
-    .into();
-    let mut settings = AwsSettings::default();
-    settings.percent_encoding_mode = if case.settings.double_encode_path {
-        PercentEncodingMode::Double
-    } else {
-        PercentEncodingMode::Single
-    };
-    settings.uri_path_normalization_mode = if case.settings.normalize_path {
-        UriPathNormalizationMode::Enabled
-    } else {
-        UriPathNormalizationMode::Disabled
-    };
-    settings.payload_checksum_kind = if case.settings.content_sha256_header {
-        PayloadChecksumKind::XAmzSha256
-    } else {
-        PayloadChecksumKind::NoHeader
-    };
-    settings.session_token_mode = if case.settings.omit_session_token {
-        SessionTokenMode::Exclude
-    } else {
-        SessionTokenMode::Include
-    };
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(&case.region)
-        .name(&case.service)
-        .time(UNIX_EPOCH + Duration::from_secs(case.time))
-        .settings(settings)
-        .build()
-        .ok()?
-        .into();
-    let mut uri = format!("https://{}{}", case.host, case.path);
-    if !case.query.is_empty() {
-        uri.push('?');
-        uri.push_str(&case.query);
-    }
-    let mut headers: Vec<(&str, &str)> = vec![("Host", case.host.as_str())];
-    headers.extend(case.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
-    let request = AwsRequest::new(
-        &case.method,
-        uri,
-        headers.into_iter(),
-        SignableBody::Bytes(&case.body),
-    )
-    .ok()?;
-    let (instructions, signature) = aws_sign(request, &params).ok()?.into_parts();
-    let mut added: Added = instructions
-        .headers()
-        .map(|(n, v)| (n.to_ascii_lowercase(), v.to_string()))
-        .collect();
-    added.sort();
-    let authorization = added
-        .iter()
-        .find(|(n, _)| n == "authorization")
-        .map(|(_, v)| v.clone())?;
-    Some((signature, authorization, added))
-}
 
 // ---------------------------------------------------------------------------------------------
 // Generators
@@ -343,28 +205,17 @@ fn case() -> impl Strategy<Value = Case> {
         )
 }
 
-/// Whether `name` is a header our signer refuses for this case because it adds it itself
-/// (aws-sigv4 silently overwrites or drops it instead).
-fn reserved(case: &Case, name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    name == "x-amz-date"
-        || name == "authorization"
-        || (name == "x-amz-security-token" && case.token.is_some())
-        || (name == "x-amz-content-sha256" && case.settings.content_sha256_header)
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
     #[test]
     fn signature_equals_aws_sigv4(case in case()) {
-        prop_assume!(!case.headers.iter().any(|(n, _)| reserved(&case, n)));
-        let theirs = theirs(&case);
+        prop_assume!(case.reserved_header().is_none());
+        let theirs = case.theirs();
         // Every generated URI is one http::Uri accepts; make sure the filter does not hide
         // a whole class of inputs.
         prop_assert!(theirs.is_some(), "aws-sigv4 refused {case:?}");
-        let ours = ours(&case);
-        prop_assert_eq!(ours.ok(), theirs, "case: {:?}", case);
+        prop_assert_eq!(case.ours().ok(), theirs, "case: {:?}", case);
     }
 
     #[test]
@@ -379,7 +230,7 @@ proptest! {
         }
         let spelled = if upper { name.to_ascii_uppercase() } else { name.to_string() };
         let probe = case.clone();
-        case.headers.retain(|(n, _)| !reserved(&probe, n));
+        case.headers.retain(|(n, _)| probe.reserved_name(n).is_none());
         case.headers.push((spelled, "x".to_string()));
         let canonical = match which {
             0 => "x-amz-date",
@@ -387,7 +238,7 @@ proptest! {
             2 => "x-amz-security-token",
             _ => "x-amz-content-sha256",
         };
-        prop_assert_eq!(ours(&case).err(), Some(SigningError::ReservedHeader { name: canonical }));
+        prop_assert_eq!(case.ours().err(), Some(SigningError::ReservedHeader { name: canonical }));
     }
 }
 
@@ -413,8 +264,8 @@ fn kms_encrypt_request_equals_aws_sigv4() {
         time: 1_795_976_393,
         settings: SigningSettings::default(),
     };
-    let theirs = theirs(&case).unwrap();
-    assert_eq!(ours(&case).unwrap(), theirs);
+    let theirs = case.theirs().unwrap();
+    assert_eq!(case.ours().unwrap(), theirs);
     assert!(
         theirs.1.contains(
             "SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target,"
