@@ -416,22 +416,24 @@ pub fn sign<'p>(
     let mut mac = key.mac();
     prepared.write_string_to_sign(request, params, &mut mac)?;
 
-    let signature = signature::hex(&mac.finalize());
-    Ok(SigningOutput {
-        authorization: signature::authorization(
-            params,
-            prepared.date(),
-            &prepared.headers,
-            &signature,
-        )?,
+    let mut output = SigningOutput {
         amz_date: prepared.amz_date,
-        signature,
+        authorization: signature::Authorization::new(),
+        signature: signature::hex(&mac.finalize()),
         content_sha256: params
             .settings
             .content_sha256_header
             .then_some(prepared.payload_hash),
         session_token: params.session_token,
-    })
+    };
+    signature::write_authorization(
+        &mut output.authorization,
+        params,
+        prepared.date(),
+        &prepared.headers,
+        &output.signature,
+    )?;
+    Ok(output)
 }
 
 /// Writes the canonical request (SigV4 step 1) of `request` to `sink`.
