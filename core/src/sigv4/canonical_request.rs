@@ -66,41 +66,8 @@ pub(crate) fn write<S: Sink + ?Sized>(sink: &mut S, parts: &Parts<'_>) -> Result
 
 /// Whether `s` is a non-empty HTTP token (RFC 9110 `tchar`s): valid as a method or header name.
 pub(crate) fn is_token(s: &str) -> bool {
-    !s.is_empty() && s.bytes().fold(true, |ok, b| ok & is_tchar(b))
+    !s.is_empty() && name_class(s) & NOT_TCHAR == 0
 }
-
-fn is_tchar(b: u8) -> bool {
-    TCHAR[usize::from(b)]
-}
-
-/// RFC 9110 `tchar`s as a table: one lookup per byte of a header name.
-const TCHAR: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric()
-            || matches!(
-                c,
-                b'!' | b'#'
-                    | b'$'
-                    | b'%'
-                    | b'&'
-                    | b'\''
-                    | b'*'
-                    | b'+'
-                    | b'-'
-                    | b'.'
-                    | b'^'
-                    | b'_'
-                    | b'`'
-                    | b'|'
-                    | b'~'
-            );
-        b += 1;
-    }
-    table
-};
 
 /// RFC 3986 unreserved characters: the only ones SigV4 leaves unencoded.
 fn is_unreserved(b: u8) -> bool {
@@ -426,11 +393,12 @@ impl<'h> CanonicalHeaders<'h> {
         let mut mixed_case = 0u64;
         let mut untrimmed = 0u64;
         for (index, (name, value)) in request.iter().enumerate() {
-            let name_class = name_class(name);
-            if name.is_empty() || name_class & NOT_TCHAR != 0 {
+            // One pass over the name: valid token (as `is_token`) and upper case.
+            let class = name_class(name);
+            if name.is_empty() || class & NOT_TCHAR != 0 {
                 return Err(SigningError::InvalidHeaderName { index });
             }
-            mixed_case |= u64::from(name_class & UPPER != 0) << index;
+            mixed_case |= u64::from(class & UPPER != 0) << index;
             match scan_value(value) {
                 None => return Err(SigningError::InvalidHeaderValue { index }),
                 Some(trim) => untrimmed |= u64::from(trim) << index,
@@ -654,7 +622,7 @@ fn sort_key(name: &str) -> u128 {
     u128::from_be_bytes(bytes)
 }
 
-/// [`BYTE_CLASS`] bit: not an RFC 9110 `tchar`.
+/// [`BYTE_CLASS`] bit: not an RFC 9110 `tchar` (not valid in a method or header name).
 const NOT_TCHAR: u8 = 1;
 /// [`BYTE_CLASS`] bit: an ASCII upper-case letter.
 const UPPER: u8 = 2;
@@ -670,7 +638,25 @@ const BYTE_CLASS: [u8; 256] = {
     while b < 256 {
         let c = b as u8;
         let mut class = 0;
-        if !TCHAR[b] {
+        let tchar = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        if !tchar {
             class |= NOT_TCHAR;
         }
         if c.is_ascii_uppercase() {
@@ -698,16 +684,16 @@ fn name_class(name: &str) -> u8 {
 /// has spaces to trim or squeeze (leading, trailing, or two in a row).
 fn scan_value(value: &str) -> Option<bool> {
     let bytes = value.as_bytes();
-    let mut control = 0u8;
+    let mut seen = 0u8;
     let mut double_space = 0u8;
     let mut previous = 0u8;
     for &b in bytes {
         let class = BYTE_CLASS[usize::from(b)];
-        control |= class;
+        seen |= class;
         double_space |= previous & class;
         previous = class;
     }
-    if control & CONTROL != 0 {
+    if seen & CONTROL != 0 {
         return None;
     }
     let edge = |b: Option<&u8>| b == Some(&b' ');
