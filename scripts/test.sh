@@ -21,17 +21,20 @@ cargo fmt --all -- --check
 step "clippy per package (features do not unify across packages)"
 cargo clippy -p kms-seal-core --all-targets -- -D warnings
 cargo clippy -p kms-seal-core --no-default-features --lib -- -D warnings
+cargo clippy -p kms-seal-cli --all-targets -- -D warnings
 cargo clippy -p kms-seal-ureq --all-targets -- -D warnings
 cargo clippy -p kms-seal-tests --all-targets -- -D warnings
 cargo clippy -p kms-seal-wasi --target wasm32-wasip2 --all-targets -- -D warnings
 
 step "docs without warnings"
-RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p kms-seal-core -p kms-seal-ureq
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p kms-seal-core -p kms-seal-cli -p kms-seal-ureq
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p kms-seal-wasi --target wasm32-wasip2
 
 step "no_std builds for a bare-metal target"
 cargo build -p kms-seal-core --no-default-features --target thumbv7em-none-eabihf
 cargo build -p kms-seal-core --no-default-features --features alloc --target thumbv7em-none-eabihf
+# The one loader and CLI are no_std + alloc too (the WASI components need it).
+cargo build -p kms-seal-cli --target thumbv7em-none-eabihf
 
 # The WASI crate only makes sense for wasm32-wasip2 (its `kms-seal` command would also
 # collide with the native binary in target/debug); scripts/wasm.sh builds and tests it.

@@ -1,2 +1,2 @@
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| kms_seal_ureq::fuzzing::vault_config(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| kms_seal_tests::vault_config::vault_config(data));

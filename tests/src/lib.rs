@@ -8,3 +8,4 @@ pub mod stub_kms;
 
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod vault_config;

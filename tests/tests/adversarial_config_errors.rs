@@ -7,7 +7,17 @@
 
 use std::path::PathBuf;
 
-use kms_seal_ureq::vault_config::{ConfigFormat, load_unresolved, parse_seal_stanzas};
+use kms_seal_cli::config::{self, LoadError};
+use kms_seal_core::config::AwsKmsSealConfig;
+use kms_seal_ureq::cli::StdFiles;
+
+fn load_unresolved(
+    path: Option<&std::path::Path>,
+    flags: &[(&str, &str)],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<AwsKmsSealConfig, LoadError> {
+    config::load_unresolved(path.map(|p| p.to_str().unwrap()), flags, env, &StdFiles)
+}
 
 fn config_file(name: &str, text: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("kms-seal-config-errors-{}", std::process::id()));
@@ -41,16 +51,16 @@ fn a_seal_type_with_a_line_break_is_escaped() {
 
 #[test]
 fn keys_values_and_variables_with_line_breaks_are_escaped() {
-    let err = parse_seal_stanzas(
+    let err = config::parse_seal_stanzas(
         "{\"seal\": {\"awskms\": {\"bad\\nkey\": [1]}}}",
-        ConfigFormat::Json,
+        "vault.json",
     )
     .unwrap_err();
     assert_one_line(&err.to_string(), "bad\\nkey");
 
-    let err = parse_seal_stanzas(
+    let err = config::parse_seal_stanzas(
         "{\"seal\": {\"awskms\": {\"disabled\": \"tr\\nue\"}}}",
-        ConfigFormat::Json,
+        "vault.json",
     )
     .unwrap_err();
     assert_one_line(&err.to_string(), "tr\\nue");

@@ -79,7 +79,7 @@ fn config_params() {
 
 #[test]
 fn vault_config() {
-    replay("vault_config", kms_seal_ureq::fuzzing::vault_config);
+    replay("vault_config", kms_seal_tests::vault_config::vault_config);
 }
 
 #[test]

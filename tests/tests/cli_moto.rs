@@ -429,7 +429,7 @@ fn library_round_trip_and_error_kinds() {
             .chain([("AWS_EC2_METADATA_DISABLED", "true".to_owned())]),
     );
     let lookup = |k: &str| env.get(k);
-    let config = kms_seal_ureq::vault_config::load(None, &[], &lookup).unwrap();
+    let config = kms_seal_cli::config::load(None, &[], &lookup, &kms_seal_cli::NoFiles).unwrap();
     let mut seal = build_seal(&config, env.clone()).unwrap().seal;
     seal.init().unwrap();
     assert_eq!(seal.key_id(), moto.key_arn);
@@ -452,7 +452,7 @@ fn library_round_trip_and_error_kinds() {
             ]),
     );
     let lookup = |k: &str| bad.get(k);
-    let config = kms_seal_ureq::vault_config::load(None, &[], &lookup).unwrap();
+    let config = kms_seal_cli::config::load(None, &[], &lookup, &kms_seal_cli::NoFiles).unwrap();
     let seal = build_seal(&config, bad.clone()).unwrap().seal;
     let err = seal.decrypt(&blob, Some(b"aad")).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Credentials, "{err}");

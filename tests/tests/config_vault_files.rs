@@ -3,10 +3,39 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use kms_seal_cli::FileError;
+use kms_seal_cli::config::{self, ConfigFormat, LoadError, SealStanza};
+use kms_seal_core::config::AwsKmsSealConfig;
 use kms_seal_core::config::{ConfigError, Parameter, SecretSource, ValueSource};
-use kms_seal_ureq::vault_config::{
-    ConfigFormat, VaultConfigError, load, load_unresolved, parse_seal_stanzas, read_seal_stanzas,
-};
+use kms_seal_ureq::cli::StdFiles;
+
+fn load(
+    path: Option<&Path>,
+    flags: &[(&str, &str)],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<AwsKmsSealConfig, LoadError> {
+    config::load(path.map(|p| p.to_str().unwrap()), flags, env, &StdFiles)
+}
+
+fn load_unresolved(
+    path: Option<&Path>,
+    flags: &[(&str, &str)],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<AwsKmsSealConfig, LoadError> {
+    config::load_unresolved(path.map(|p| p.to_str().unwrap()), flags, env, &StdFiles)
+}
+
+fn read_seal_stanzas(path: &Path) -> Result<Vec<SealStanza>, LoadError> {
+    config::read_seal_stanzas(path.to_str().unwrap(), &StdFiles)
+}
+
+fn parse_seal_stanzas(text: &str, format: ConfigFormat) -> Result<Vec<SealStanza>, LoadError> {
+    let path = match format {
+        ConfigFormat::Hcl => "vault.hcl",
+        ConfigFormat::Json => "vault.json",
+    };
+    config::parse_seal_stanzas(text, path)
+}
 
 fn vector(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -52,8 +81,8 @@ fn migration_config_picks_the_enabled_awskms_stanza() {
         [("awskms", true), ("transit", true), ("awskms", false)]
     );
     assert_eq!(
-        stanzas[0].source.as_deref(),
-        Some(vector("migration.hcl").as_path())
+        Path::new(&stanzas[0].source),
+        vector("migration.hcl").as_path()
     );
 
     let config = load(Some(&vector("migration.hcl")), &[], &env_of(&[])).unwrap();
@@ -103,7 +132,7 @@ fn several_enabled_stanzas_are_an_error() {
     let err = load(Some(&path), &[], &env_of(&[])).unwrap_err();
     assert!(matches!(
         err,
-        VaultConfigError::SeveralAwsKmsSeals { count: 2, .. }
+        LoadError::SeveralAwsKmsSeals { count: 2, .. }
     ));
     let message = err.to_string();
     assert!(message.contains("several-enabled.hcl has 2 enabled seal \"awskms\" stanzas"));
@@ -113,7 +142,7 @@ fn several_enabled_stanzas_are_an_error() {
 #[test]
 fn no_enabled_stanza_is_an_error_that_lists_what_was_found() {
     let err = load(Some(&vector("none-enabled.hcl")), &[], &env_of(&[])).unwrap_err();
-    let VaultConfigError::NoAwsKmsSeal {
+    let LoadError::NoAwsKmsSeal {
         disabled,
         other_types,
         ..
@@ -130,10 +159,7 @@ fn no_enabled_stanza_is_an_error_that_lists_what_was_found() {
     );
 
     let err = load(Some(&vector("no-seal.hcl")), &[], &env_of(&[])).unwrap_err();
-    assert!(matches!(
-        err,
-        VaultConfigError::NoAwsKmsSeal { disabled: 0, .. }
-    ));
+    assert!(matches!(err, LoadError::NoAwsKmsSeal { disabled: 0, .. }));
     assert!(!err.to_string().contains("found"));
 }
 
@@ -163,7 +189,7 @@ fn vault_seal_type_activates_from_the_environment() {
         &env_of(&[("VAULT_SEAL_TYPE", "gcpckms")]),
     )
     .unwrap_err();
-    assert!(matches!(err, VaultConfigError::SealTypeNotAwsKms { .. }));
+    assert!(matches!(err, LoadError::SealTypeNotAwsKms { .. }));
 }
 
 #[test]
@@ -191,7 +217,10 @@ fn json_is_detected_by_content_as_well_as_by_name() {
     let config = load(Some(&path), &[], &env_of(&[])).unwrap();
     assert_eq!(config.kms_key_id, "alias/json-object");
     let text = std::fs::read_to_string(vector("migration.hcl")).unwrap();
-    assert_eq!(ConfigFormat::detect(Some(&path), &text), ConfigFormat::Hcl);
+    assert_eq!(
+        ConfigFormat::detect(path.to_str().unwrap(), &text),
+        ConfigFormat::Hcl
+    );
 }
 
 #[test]
@@ -201,13 +230,7 @@ fn a_directory_is_read_like_vault_server_config_dir() {
     assert_eq!(config.region, "eu-south-1");
     let stanzas = read_seal_stanzas(&vector("dir")).unwrap();
     assert_eq!(stanzas.len(), 1);
-    assert!(
-        stanzas[0]
-            .source
-            .as_ref()
-            .unwrap()
-            .ends_with("10-seal.json")
-    );
+    assert!(stanzas[0].source.ends_with("10-seal.json"));
 }
 
 #[test]
@@ -225,7 +248,7 @@ fn static_keys_and_references() {
     let err = load(Some(&path), &[], &env_of(&[])).unwrap_err();
     assert!(matches!(
         err,
-        VaultConfigError::SecretEnvUnset {
+        LoadError::SecretEnvUnset {
             parameter: Parameter::SessionToken,
             ..
         }
@@ -276,9 +299,9 @@ fn file_references_are_read_and_errors_name_the_file() {
     let err = load(Some(&config_file), &[], &env).unwrap_err();
     assert!(matches!(
         err,
-        VaultConfigError::SecretFileRead {
+        LoadError::SecretFileRead {
             parameter: Parameter::SecretKey,
-            kind: std::io::ErrorKind::NotFound,
+            error: FileError::NotFound,
             ..
         }
     ));
@@ -295,9 +318,8 @@ fn syntax_errors_point_at_the_line_and_never_echo_values() {
         assert!(!shown.contains("do-not-echo-this-secret"), "{shown}");
         assert!(!err.to_string().contains('\n'), "{err}");
         match &err {
-            VaultConfigError::Hcl { path, line: l, .. }
-            | VaultConfigError::Json { path, line: l, .. } => {
-                assert_eq!(path.as_deref(), Some(vector(name).as_path()));
+            LoadError::Syntax { path, line: l, .. } => {
+                assert_eq!(Path::new(path), vector(name).as_path());
                 assert!(*l >= line, "{name}: line {l}");
             }
             other => panic!("{name}: {other:?}"),
@@ -312,14 +334,7 @@ fn syntax_errors_point_at_the_line_and_never_echo_values() {
 #[test]
 fn invalid_parameters_surface_as_config_errors() {
     let err = load(Some(&vector("bad-disabled.hcl")), &[], &env_of(&[])).unwrap_err();
-    assert!(matches!(
-        err,
-        VaultConfigError::Config(ConfigError::InvalidBool {
-            parameter: Parameter::Disabled,
-            ..
-        })
-    ));
-    assert!(std::error::Error::source(&err).is_some());
+    assert!(matches!(err, LoadError::InvalidDisabled { line: 3, .. }));
 
     let scratch = Scratch::new("half-pair");
     let path = scratch.0.join("vault.hcl");
@@ -331,7 +346,7 @@ fn invalid_parameters_surface_as_config_errors() {
     let err = load(Some(&path), &[], &env_of(&[])).unwrap_err();
     assert!(matches!(
         err,
-        VaultConfigError::Config(ConfigError::AccessKeyWithoutSecret)
+        LoadError::Config(ConfigError::AccessKeyWithoutSecret)
     ));
     assert!(
         err.to_string()
@@ -345,15 +360,15 @@ fn missing_file_and_missing_config() {
     let err = load(Some(&missing), &[], &env_of(&[])).unwrap_err();
     assert!(matches!(
         err,
-        VaultConfigError::ReadConfig {
-            kind: std::io::ErrorKind::NotFound,
+        LoadError::Read {
+            error: FileError::NotFound,
             ..
         }
     ));
     assert!(err.to_string().contains("does-not-exist.hcl"));
 
     let err = load(None, &[], &env_of(&[])).unwrap_err();
-    assert!(matches!(err, VaultConfigError::NoConfig));
+    assert!(matches!(err, LoadError::NoConfig));
     assert!(err.to_string().contains("VAULT_SEAL_TYPE=awskms"));
 }
 

@@ -3,11 +3,8 @@
 
 pub mod cli;
 pub mod credentials;
-#[doc(hidden)]
-pub mod fuzzing;
 pub mod native;
 pub mod region;
 pub mod runtime;
 pub mod tcp;
 pub mod transport;
-pub mod vault_config;

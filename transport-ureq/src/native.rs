@@ -14,9 +14,9 @@
 use std::fmt;
 use std::sync::Arc;
 
+use kms_seal_cli::settings::{SettingsError, seal_settings};
 use kms_seal_core::config::{AwsKmsSealConfig, SecretSource, ValueSource};
-use kms_seal_core::kms::{Endpoint, EndpointError, EndpointOptions};
-use kms_seal_core::seal::{Seal, SealSettings};
+use kms_seal_core::seal::Seal;
 use zeroize::Zeroizing;
 
 use crate::credentials::imds::ImdsClient;
@@ -35,12 +35,11 @@ pub type NativeSeal = Seal<UreqTransport, CredentialChain, StdRuntime>;
 pub enum BuildError {
     /// The region is not a region name.
     Region(RegionError),
-    /// The endpoint URL or the region is unusable for KMS.
-    Endpoint(EndpointError),
+    /// The endpoint, `AWS_MAX_ATTEMPTS` or `disabled` (the shared rules of
+    /// [`kms_seal_cli::settings`]).
+    Settings(SettingsError),
     /// A credential parameter still holds an unresolved `env://` or `file://` reference.
     UnresolvedSecret(&'static str),
-    /// `AWS_MAX_ATTEMPTS` is not a number from 1 to 10.
-    MaxAttempts(String),
     /// The HTTPS transport could not be set up (for example a malformed proxy URL).
     Transport(kms_seal_core::http::TransportError),
 }
@@ -49,15 +48,11 @@ impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BuildError::Region(e) => write!(f, "{e}"),
-            BuildError::Endpoint(e) => write!(f, "{e}; check the endpoint and region settings"),
+            BuildError::Settings(e) => write!(f, "{e}"),
             BuildError::UnresolvedSecret(p) => write!(
                 f,
                 "{p} holds an unresolved env:// or file:// reference; load the configuration \
-                 with vault_config::load, which resolves them"
-            ),
-            BuildError::MaxAttempts(v) => write!(
-                f,
-                "AWS_MAX_ATTEMPTS={v:?} is not a number from 1 to 10; fix or unset it"
+                 with kms_seal_cli::config::load, which resolves them"
             ),
             BuildError::Transport(e) => write!(f, "cannot set up https: {e}; check HTTPS_PROXY"),
         }
@@ -75,7 +70,7 @@ pub struct BuiltSeal {
 }
 
 /// Builds the seal for `config` (with `env://`/`file://` references already resolved, as
-/// [`crate::vault_config::load`] returns it), reading the environment through `env`.
+/// [`kms_seal_cli::config::load`] returns it), reading the environment through `env`.
 ///
 /// # Errors
 /// [`BuildError`] naming the setting that is wrong.
@@ -93,31 +88,8 @@ pub fn build_seal(config: &AwsKmsSealConfig, env: EnvLookup) -> Result<BuiltSeal
     .map_err(BuildError::Region)?;
     chain_config.region = Some(region.name.clone());
 
-    let endpoint = match config
-        .endpoint
-        .as_deref()
-        .map(str::trim)
-        .filter(|e| !e.is_empty())
-    {
-        Some(url) => Endpoint::custom(url, &region.name),
-        None => Endpoint::resolve(
-            &region.name,
-            EndpointOptions {
-                use_fips: env.is_true("AWS_USE_FIPS_ENDPOINT"),
-                use_dual_stack: env.is_true("AWS_USE_DUALSTACK_ENDPOINT"),
-            },
-        ),
-    }
-    .map_err(BuildError::Endpoint)?;
-
-    let mut settings = SealSettings::new(config.kms_key_id.clone(), endpoint);
-    settings.key_not_required = config.key_not_required;
-    if let Some(raw) = env.get("AWS_MAX_ATTEMPTS") {
-        match raw.trim().parse::<u32>() {
-            Ok(n @ 1..=10) => settings.retry.max_attempts = n,
-            _ => return Err(BuildError::MaxAttempts(raw)),
-        }
-    }
+    let lookup = |name: &str| env.get(name);
+    let settings = seal_settings(config, &region.name, &lookup).map_err(BuildError::Settings)?;
 
     let transport =
         UreqTransport::with_config(TransportConfig::default()).map_err(BuildError::Transport)?;

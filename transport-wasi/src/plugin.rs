@@ -9,7 +9,7 @@
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use kms_seal_core::config::AwsKmsSealConfig;
+use kms_seal_cli::config::{self, LoadError};
 use kms_seal_core::envelope::{StoredValue, decode_stored_value};
 use kms_seal_core::seal::{ErrorKind, SealError};
 
@@ -80,12 +80,13 @@ impl Guest for Plugin {
 
 /// Parses the settings, builds the seal and runs Vault's start-up `DescribeKey`.
 fn configure(settings: &[(String, String)], env: &Environment) -> Result<WasiSeal, WitSealError> {
-    let config = AwsKmsSealConfig::from_params(
-        settings.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        |name| env.lookup(name),
-    )
-    .map_err(|e| WitSealError::Configuration(e.to_string()))?;
-    let mut seal = WasiSeal::from_config(&config, env, None).map_err(|e| setup_error(&e))?;
+    let settings: Vec<(&str, &str)> = settings
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let lookup = |name: &str| env.lookup(name);
+    let config = config::from_settings(&settings, &lookup, None).map_err(|e| load_error(&e))?;
+    let mut seal = WasiSeal::from_config(&config, env).map_err(|e| setup_error(&e))?;
     seal.init().map_err(|e| seal_error(&e))?;
     Ok(seal)
 }
@@ -129,9 +130,21 @@ fn seal_error(error: &SealError) -> WitSealError {
 fn setup_error(error: &SetupError) -> WitSealError {
     let message = error.to_string();
     match error {
-        SetupError::NoCredentials { .. } | SetupError::SecretReference { .. } => {
+        SetupError::NoCredentials { .. } | SetupError::UnresolvedSecret(_) => {
             WitSealError::Credentials(message)
         }
+        _ => WitSealError::Configuration(message),
+    }
+}
+
+/// Reference errors are the credentials' problem; the rest is configuration.
+fn load_error(error: &LoadError) -> WitSealError {
+    let message = error.to_string();
+    match error {
+        LoadError::SecretEnvUnset { .. }
+        | LoadError::SecretFileRead { .. }
+        | LoadError::SecretFileInvalid { .. }
+        | LoadError::SecretFileUnsupported { .. } => WitSealError::Credentials(message),
         _ => WitSealError::Configuration(message),
     }
 }

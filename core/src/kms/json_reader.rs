@@ -1,4 +1,5 @@
-//! Reads the JSON of KMS responses: one pass over the body, no value tree, no floats.
+//! Reads the JSON of KMS responses (and of Vault's JSON configuration files, in
+//! `kms-seal-cli`): one pass over the body, no value tree, no floats.
 //!
 //! The caller walks the document it expects: [`Reader::object`] calls back once per member
 //! with the member's name and the reader positioned on its value, which the callback reads
@@ -20,16 +21,16 @@ use super::MAX_JSON_DEPTH;
 
 /// Why a body could not be read, and the byte offset where that became clear.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct ReadError {
+pub struct ReadError {
     /// What went wrong.
-    pub(crate) kind: ReadErrorKind,
+    pub kind: ReadErrorKind,
     /// Byte offset into the body.
-    pub(crate) at: usize,
+    pub at: usize,
 }
 
 /// What went wrong while reading.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ReadErrorKind {
+pub enum ReadErrorKind {
     /// A byte that cannot start or continue the expected token.
     Syntax,
     /// The body ends inside a value.
@@ -52,17 +53,23 @@ pub(crate) enum ReadErrorKind {
 
 /// The JSON type of the next value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Kind {
+pub enum Kind {
+    /// `{...}`.
     Object,
+    /// `[...]`.
     Array,
+    /// `"..."`.
     String,
+    /// A number.
     Number,
+    /// `true` or `false`.
     Bool,
+    /// `null`.
     Null,
 }
 
 /// A cursor over one JSON document.
-pub(crate) struct Reader<'a> {
+pub struct Reader<'a> {
     input: &'a [u8],
     pos: usize,
     depth: usize,
@@ -70,7 +77,7 @@ pub(crate) struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     /// A reader at the start of `input`.
-    pub(crate) fn new(input: &'a [u8]) -> Self {
+    pub fn new(input: &'a [u8]) -> Self {
         Reader {
             input,
             pos: 0,
@@ -78,8 +85,13 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// The byte offset of the reader in the input (after the value last read).
+    pub fn offset(&self) -> usize {
+        self.pos
+    }
+
     /// Checks that only whitespace follows the document.
-    pub(crate) fn finish(mut self) -> Result<(), ReadError> {
+    pub fn finish(mut self) -> Result<(), ReadError> {
         self.skip_whitespace();
         if self.pos < self.input.len() {
             return Err(self.error(ReadErrorKind::TrailingCharacters));
@@ -88,7 +100,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The type of the next value, without consuming it.
-    pub(crate) fn peek(&mut self) -> Result<Kind, ReadError> {
+    pub fn peek(&mut self) -> Result<Kind, ReadError> {
         self.skip_whitespace();
         match self.input.get(self.pos) {
             None => Err(self.error(ReadErrorKind::Unterminated)),
@@ -104,7 +116,7 @@ impl<'a> Reader<'a> {
 
     /// Reads an object, calling `member` with each member's name; `member` must read or skip
     /// the value.
-    pub(crate) fn object(
+    pub fn object(
         &mut self,
         mut member: impl FnMut(&mut Self, Cow<'a, str>) -> Result<(), ReadError>,
     ) -> Result<(), ReadError> {
@@ -136,7 +148,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads an array, calling `item` once per element; `item` must read or skip it.
-    pub(crate) fn array(
+    pub fn array(
         &mut self,
         mut item: impl FnMut(&mut Self) -> Result<(), ReadError>,
     ) -> Result<(), ReadError> {
@@ -160,13 +172,13 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a string.
-    pub(crate) fn string(&mut self) -> Result<Cow<'a, str>, ReadError> {
+    pub fn string(&mut self) -> Result<Cow<'a, str>, ReadError> {
         self.expect_kind(Kind::String)?;
         self.string_token()
     }
 
     /// Reads a number and returns its text, checked against the JSON number grammar.
-    pub(crate) fn number(&mut self) -> Result<&'a str, ReadError> {
+    pub fn number(&mut self) -> Result<&'a str, ReadError> {
         self.expect_kind(Kind::Number)?;
         let start = self.pos;
         self.eat(b'-');
@@ -189,7 +201,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads `true` or `false`.
-    pub(crate) fn bool(&mut self) -> Result<bool, ReadError> {
+    pub fn bool(&mut self) -> Result<bool, ReadError> {
         self.expect_kind(Kind::Bool)?;
         if self.literal(b"true")? {
             return Ok(true);
@@ -201,7 +213,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads `null` if it comes next; `Ok(false)` (nothing consumed) for any other value.
-    pub(crate) fn null(&mut self) -> Result<bool, ReadError> {
+    pub fn null(&mut self) -> Result<bool, ReadError> {
         if self.peek()? != Kind::Null {
             return Ok(false);
         }
@@ -212,7 +224,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads and discards one value of any type.
-    pub(crate) fn skip(&mut self) -> Result<(), ReadError> {
+    pub fn skip(&mut self) -> Result<(), ReadError> {
         match self.peek()? {
             Kind::Object => self.object(|r, _| r.skip()),
             Kind::Array => self.array(Self::skip),
@@ -224,7 +236,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A string or `null`.
-    pub(crate) fn opt_string(&mut self) -> Result<Option<Cow<'a, str>>, ReadError> {
+    pub fn opt_string(&mut self) -> Result<Option<Cow<'a, str>>, ReadError> {
         if self.null()? {
             return Ok(None);
         }
@@ -232,12 +244,12 @@ impl<'a> Reader<'a> {
     }
 
     /// An owned string or `null`.
-    pub(crate) fn opt_owned_string(&mut self) -> Result<Option<String>, ReadError> {
+    pub fn opt_owned_string(&mut self) -> Result<Option<String>, ReadError> {
         Ok(self.opt_string()?.map(Cow::into_owned))
     }
 
     /// `true`, `false` or `null`.
-    pub(crate) fn opt_bool(&mut self) -> Result<Option<bool>, ReadError> {
+    pub fn opt_bool(&mut self) -> Result<Option<bool>, ReadError> {
         if self.null()? {
             return Ok(None);
         }
@@ -245,7 +257,7 @@ impl<'a> Reader<'a> {
     }
 
     /// An array of strings, or `null`.
-    pub(crate) fn opt_string_array(&mut self) -> Result<Option<Vec<String>>, ReadError> {
+    pub fn opt_string_array(&mut self) -> Result<Option<Vec<String>>, ReadError> {
         if self.null()? {
             return Ok(None);
         }
@@ -259,7 +271,7 @@ impl<'a> Reader<'a> {
 
     /// A number or `null`, as whole non-negative seconds below 10^15 (a plausible epoch time);
     /// `None` for `null` and for numbers outside that range.
-    pub(crate) fn opt_seconds(&mut self) -> Result<Option<u64>, ReadError> {
+    pub fn opt_seconds(&mut self) -> Result<Option<u64>, ReadError> {
         if self.null()? {
             return Ok(None);
         }
@@ -268,7 +280,7 @@ impl<'a> Reader<'a> {
 
     /// Fills `slot` by `read` the first time a member is seen; a second sighting is
     /// [`ReadErrorKind::DuplicateMember`] (reported before its value is read).
-    pub(crate) fn once<T>(
+    pub fn once<T>(
         &mut self,
         slot: &mut Option<Option<T>>,
         read: impl FnOnce(&mut Self) -> Result<Option<T>, ReadError>,
@@ -281,7 +293,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The 1-based line and column (in bytes) of byte offset `at`.
-    pub(crate) fn line_column(input: &[u8], at: usize) -> (usize, usize) {
+    pub fn line_column(input: &[u8], at: usize) -> (usize, usize) {
         let before = input.get(..at).unwrap_or(input);
         let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
         let line_start = before

@@ -36,7 +36,7 @@ pub mod generate_data_key;
 pub mod re_encrypt;
 
 mod json;
-pub(crate) mod json_reader;
+pub mod json_reader;
 
 pub use decrypt::{DecryptRequest, DecryptResponse};
 pub use describe_key::{DescribeKeyRequest, KeyMetadata};

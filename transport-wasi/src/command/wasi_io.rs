@@ -1,11 +1,12 @@
 //! The command's I/O straight on WASI 0.2, without the standard library: arguments,
 //! stdin/stdout/stderr streams, the monotonic clock, and reading files in the directories the
-//! host pre-opened (`wasmtime run --dir DIR`).
+//! host pre-opened (`wasmtime run --dir DIR`), and replacing files there atomically.
 
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
+use kms_seal_cli::FileError;
 use wasip2::cli::{environment, stderr, stdin, stdout};
 use wasip2::clocks::monotonic_clock;
 use wasip2::filesystem::preopens;
@@ -55,8 +56,8 @@ pub fn write_stderr(text: &str) {
 /// The contents of the file at `path`, at most `limit` bytes.
 ///
 /// # Errors
-/// A lower-case reason naming the path: not in a pre-opened directory, not found, too large.
-pub fn read_file(path: &str, limit: u64) -> Result<Zeroizing<Vec<u8>>, String> {
+/// A [`FileError`]: not in a pre-opened directory, not found, too large, ...
+pub fn read_file(path: &str, limit: u64) -> Result<Zeroizing<Vec<u8>>, FileError> {
     let (dir, relative) = resolve(path)?;
     let file = dir
         .open_at(
@@ -65,11 +66,14 @@ pub fn read_file(path: &str, limit: u64) -> Result<Zeroizing<Vec<u8>>, String> {
             OpenFlags::empty(),
             DescriptorFlags::READ,
         )
-        .map_err(|e| fs_error(path, &e))?;
-    let stream = file.read_via_stream(0).map_err(|e| fs_error(path, &e))?;
+        .map_err(|e| fs_error(&e))?;
+    if file.get_type().map_err(|e| fs_error(&e))? == DescriptorType::Directory {
+        return Err(FileError::IsDirectory);
+    }
+    let stream = file.read_via_stream(0).map_err(|e| fs_error(&e))?;
     let contents = read_stream(&stream, limit).map_err(|e| match e {
-        None => format!("{path} is larger than {} MiB", limit >> 20),
-        Some(reason) => format!("cannot read {path}: {reason}"),
+        None => FileError::TooLarge(limit),
+        Some(reason) => FileError::Other(reason),
     });
     drop(stream);
     contents
@@ -79,11 +83,11 @@ pub fn read_file(path: &str, limit: u64) -> Result<Zeroizing<Vec<u8>>, String> {
 ///
 /// # Errors
 /// As [`read_file`].
-pub fn is_dir(path: &str) -> Result<bool, String> {
+pub fn is_dir(path: &str) -> Result<bool, FileError> {
     let (dir, relative) = resolve(path)?;
     let stat = dir
         .stat_at(PathFlags::SYMLINK_FOLLOW, &relative)
-        .map_err(|e| fs_error(path, &e))?;
+        .map_err(|e| fs_error(&e))?;
     Ok(stat.type_ == DescriptorType::Directory)
 }
 
@@ -91,7 +95,7 @@ pub fn is_dir(path: &str) -> Result<bool, String> {
 ///
 /// # Errors
 /// As [`read_file`].
-pub fn list_files(path: &str) -> Result<Vec<String>, String> {
+pub fn list_files(path: &str) -> Result<Vec<String>, FileError> {
     let (dir, relative) = resolve(path)?;
     let listed = dir
         .open_at(
@@ -100,13 +104,10 @@ pub fn list_files(path: &str) -> Result<Vec<String>, String> {
             OpenFlags::DIRECTORY,
             DescriptorFlags::READ,
         )
-        .map_err(|e| fs_error(path, &e))?;
-    let entries = listed.read_directory().map_err(|e| fs_error(path, &e))?;
+        .map_err(|e| fs_error(&e))?;
+    let entries = listed.read_directory().map_err(|e| fs_error(&e))?;
     let mut names = Vec::new();
-    while let Some(entry) = entries
-        .read_directory_entry()
-        .map_err(|e| fs_error(path, &e))?
-    {
+    while let Some(entry) = entries.read_directory_entry().map_err(|e| fs_error(&e))? {
         if entry.type_ == DescriptorType::RegularFile {
             names.push(entry.name);
         }
@@ -114,9 +115,58 @@ pub fn list_files(path: &str) -> Result<Vec<String>, String> {
     Ok(names)
 }
 
+/// Replaces the file at `path` with `contents`: a temporary file beside it (created
+/// exclusively, written, synced), then renamed over it, so a crash leaves the old or the new
+/// contents. The temporary file is removed when anything fails.
+///
+/// # Errors
+/// A reason naming what failed; the file is then unchanged.
+pub fn replace_file(path: &str, contents: &[u8]) -> Result<(), String> {
+    let (dir, relative) = resolve(path).map_err(|e| e.to_string())?;
+    // Like the native tool: only an existing regular file is replaced.
+    let stat = dir
+        .stat_at(PathFlags::SYMLINK_FOLLOW, &relative)
+        .map_err(|e| fs_error(&e).to_string())?;
+    if stat.type_ != DescriptorType::RegularFile {
+        return Err(FileError::IsDirectory.to_string());
+    }
+    let (parent, name) = match relative.rsplit_once('/') {
+        Some((parent, name)) => (format!("{parent}/"), name),
+        None => (String::new(), relative.as_str()),
+    };
+    let tmp = format!(
+        "{parent}.{name}.kms-seal-{:016x}.tmp",
+        wasip2::random::random::get_random_u64()
+    );
+    let written = (|| -> Result<(), FileError> {
+        let file = dir
+            .open_at(
+                PathFlags::empty(),
+                &tmp,
+                OpenFlags::CREATE | OpenFlags::EXCLUSIVE,
+                DescriptorFlags::WRITE,
+            )
+            .map_err(|e| fs_error(&e))?;
+        {
+            let stream = file.write_via_stream(0).map_err(|e| fs_error(&e))?;
+            write_stream(&stream, contents).map_err(FileError::Other)?;
+        }
+        // Durability where the host offers it; some hosts do not implement sync.
+        let _ = file.sync_data();
+        drop(file);
+        dir.rename_at(&tmp, &dir, &relative)
+            .map_err(|e| fs_error(&e))
+    })();
+    if let Err(e) = written {
+        let _ = dir.unlink_file_at(&tmp);
+        return Err(e.to_string());
+    }
+    Ok(())
+}
+
 /// The pre-opened directory that holds `path`, and the path relative to it. An absolute path
 /// needs a pre-opened ancestor (the longest wins); a relative one is looked up in `.`.
-fn resolve(path: &str) -> Result<(Descriptor, String), String> {
+fn resolve(path: &str) -> Result<(Descriptor, String), FileError> {
     let mut best: Option<(Descriptor, String)> = None;
     let mut best_len = 0;
     for (dir, guest) in preopens::get_directories() {
@@ -149,24 +199,20 @@ fn resolve(path: &str) -> Result<(Descriptor, String), String> {
             }
         }
     }
-    best.ok_or_else(|| {
-        format!(
-            "cannot read {path}: it is not in a directory the host pre-opened; give the host access to it (wasmtime run --dir DIR)"
-        )
-    })
+    best.ok_or(FileError::NotPreopened)
 }
 
-fn fs_error(path: &str, code: &ErrorCode) -> String {
-    let reason = match code {
-        ErrorCode::NoEntry => "no such file or directory",
-        ErrorCode::Access | ErrorCode::NotPermitted => "permission denied",
-        ErrorCode::NotDirectory => "not a directory",
-        ErrorCode::IsDirectory => "is a directory",
-        ErrorCode::Loop => "too many symbolic links",
-        ErrorCode::NameTooLong => "name too long",
-        _ => "the host's filesystem reported an error",
-    };
-    format!("cannot read {path}: {reason}")
+fn fs_error(code: &ErrorCode) -> FileError {
+    match code {
+        ErrorCode::NoEntry => FileError::NotFound,
+        ErrorCode::Access | ErrorCode::NotPermitted => FileError::PermissionDenied,
+        ErrorCode::NotDirectory => FileError::NotDirectory,
+        ErrorCode::IsDirectory => FileError::IsDirectory,
+        ErrorCode::Loop => FileError::Other("too many symbolic links".into()),
+        ErrorCode::NameTooLong => FileError::Other("name too long".into()),
+        ErrorCode::Exist => FileError::Other("file exists".into()),
+        _ => FileError::Other("the host's filesystem reported an error".into()),
+    }
 }
 
 fn read_stream(stream: &InputStream, limit: u64) -> Result<Zeroizing<Vec<u8>>, Option<String>> {

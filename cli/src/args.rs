@@ -1,11 +1,13 @@
-//! Command-line parsing for `kms-seal`, by hand: the interface is small and fixed, and a parser
-//! crate would cost more binary size than this file.
+//! The command line of `kms-seal`, parsed with getargs (no_std, no allocation of its own).
 
-use std::ffi::OsString;
-use std::fmt;
-use std::path::PathBuf;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
 
-/// Usage text printed by `--help` and after a usage error.
+use getargs::{Arg, Options};
+
+/// Usage text printed by `--help`.
 pub const USAGE: &str = "\
 usage: kms-seal [OPTIONS] COMMAND
 
@@ -19,8 +21,8 @@ commands:
   rewrap FILE...   rewrite each file's value under the current key, atomically
 
 options:
-  --config FILE    Vault configuration file (HCL or JSON) with a seal \"awskms\" stanza;
-                   without it the seal is configured from the environment
+  --config FILE    Vault configuration file (HCL or JSON) with a seal \"awskms\" stanza, or a
+                   directory of them; without it the seal is configured from the environment
                    (VAULT_SEAL_TYPE=awskms, VAULT_AWSKMS_SEAL_KEY_ID, AWS_REGION, ...)
   --key-id ID      KMS key id, key ARN, alias/NAME or alias ARN (overrides kms_key_id)
   --region R       AWS region (overrides region)
@@ -45,14 +47,14 @@ pub enum Command {
     /// Check the key and the round trip.
     Check,
     /// Rewrap the files.
-    Rewrap(Vec<PathBuf>),
+    Rewrap(Vec<String>),
 }
 
 /// Parsed command line.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Args {
     /// `--config FILE`.
-    pub config: Option<PathBuf>,
+    pub config: Option<String>,
     /// `--key-id ID`.
     pub key_id: Option<String>,
     /// `--region R`.
@@ -83,71 +85,53 @@ impl fmt::Display for UsageError {
     }
 }
 
-impl std::error::Error for UsageError {}
+impl core::error::Error for UsageError {}
 
 impl Args {
-    /// Parses the arguments after the program name.
+    /// Parses the arguments after the program name. Options may come before or after the
+    /// command; `--` ends the options.
     ///
     /// # Errors
     /// [`UsageError`] naming the unknown option, the missing value or the missing command.
-    pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Args, UsageError> {
+    pub fn parse<'a, I: IntoIterator<Item = &'a str>>(args: I) -> Result<Args, UsageError> {
         let mut out = Args::default();
-        let mut command: Option<String> = None;
-        let mut files: Vec<PathBuf> = Vec::new();
-        let mut options_done = false;
-        let mut it = args.into_iter();
-        while let Some(raw) = it.next() {
-            // File names may be any bytes; options and commands must be UTF-8.
-            if command.is_some() && (options_done || !raw.to_string_lossy().starts_with('-')) {
-                files.push(PathBuf::from(raw));
-                continue;
-            }
-            let arg = raw
-                .into_string()
-                .map_err(|_| UsageError("an argument is not valid UTF-8".into()))?;
-            if options_done {
-                files.push(PathBuf::from(arg));
-                continue;
-            }
-            let (name, inline) = match arg.split_once('=') {
-                Some((n, v)) if n.starts_with("--") => (n.to_owned(), Some(v.to_owned())),
-                _ => (arg.clone(), None),
+        let mut positionals: Vec<&str> = Vec::new();
+        let mut opts = Options::new(args.into_iter());
+        loop {
+            let arg = match opts.next_arg() {
+                Ok(Some(arg)) => arg,
+                Ok(None) => break,
+                Err(e) => return Err(usage_error(&e)),
             };
-            let mut value = |opt: &str| -> Result<String, UsageError> {
-                match inline.clone() {
-                    Some(v) => Ok(v),
-                    None => it
-                        .next()
-                        .and_then(|v| v.into_string().ok())
-                        .ok_or_else(|| UsageError(format!("option {opt} needs a value"))),
-                }
+            let mut value = |name: &str| -> Result<String, UsageError> {
+                opts.value()
+                    .map(ToString::to_string)
+                    .map_err(|_| UsageError(format!("option {name} needs a value")))
             };
-            match name.as_str() {
-                "--config" => out.config = Some(PathBuf::from(value("--config")?)),
-                "--key-id" => out.key_id = Some(value("--key-id")?),
-                "--region" => out.region = Some(value("--region")?),
-                "--endpoint" => out.endpoint = Some(value("--endpoint")?),
-                "--aad" => out.aad = Some(value("--aad")?),
-                "--base64" => out.base64 = true,
-                "-v" | "--verbose" => out.verbose = out.verbose.saturating_add(1),
-                "-vv" => out.verbose = out.verbose.saturating_add(2),
-                "-h" | "--help" => out.help = true,
-                "-V" | "--version" => out.version = true,
-                "--" => options_done = true,
-                s if s.starts_with('-') && s.len() > 1 => {
-                    return Err(UsageError(format!("unknown option {s}")));
+            match arg {
+                Arg::Long("config") => out.config = Some(value("--config")?),
+                Arg::Long("key-id") => out.key_id = Some(value("--key-id")?),
+                Arg::Long("region") => out.region = Some(value("--region")?),
+                Arg::Long("endpoint") => out.endpoint = Some(value("--endpoint")?),
+                Arg::Long("aad") => out.aad = Some(value("--aad")?),
+                Arg::Long("base64") => out.base64 = true,
+                Arg::Short('v') | Arg::Long("verbose") => {
+                    out.verbose = out.verbose.saturating_add(1);
                 }
-                _ if command.is_none() => command = Some(arg),
-                _ => files.push(PathBuf::from(arg)),
+                Arg::Short('h') | Arg::Long("help") => out.help = true,
+                Arg::Short('V') | Arg::Long("version") => out.version = true,
+                Arg::Short(c) => return Err(UsageError(format!("unknown option -{c}"))),
+                Arg::Long(name) => return Err(UsageError(format!("unknown option --{name}"))),
+                Arg::Positional(p) => positionals.push(p),
             }
         }
         if out.help || out.version {
             return Ok(out);
         }
-        let command = command.ok_or_else(|| {
+        let (command, files) = positionals.split_first().ok_or_else(|| {
             UsageError("missing command: encrypt, decrypt, inspect, check or rewrap".into())
         })?;
-        out.command = Some(match command.as_str() {
+        out.command = Some(match *command {
             "encrypt" | "decrypt" | "inspect" | "check" if !files.is_empty() => {
                 return Err(UsageError(format!(
                     "{command} reads stdin and takes no file arguments"
@@ -160,19 +144,30 @@ impl Args {
             "rewrap" if files.is_empty() => {
                 return Err(UsageError("rewrap needs at least one FILE".into()));
             }
-            "rewrap" => Command::Rewrap(files),
+            "rewrap" => Command::Rewrap(files.iter().map(ToString::to_string).collect()),
             other => return Err(UsageError(format!("unknown command '{other}'"))),
         });
         Ok(out)
     }
 }
 
+fn usage_error(e: &getargs::Error<&str>) -> UsageError {
+    match e {
+        getargs::Error::RequiresValue(opt) => UsageError(format!("option {opt} needs a value")),
+        getargs::Error::DoesNotRequireValue(opt) => {
+            UsageError(format!("option {opt} takes no value"))
+        }
+        _ => UsageError(format!("cannot parse the arguments: {e}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec;
 
     fn parse(args: &[&str]) -> Result<Args, UsageError> {
-        Args::parse(args.iter().map(OsString::from))
+        Args::parse(args.iter().copied())
     }
 
     #[test]
@@ -186,12 +181,12 @@ mod tests {
 
     #[test]
     fn rewrap_takes_files() {
-        let a = parse(&["-v", "rewrap", "a", "b", "--", "-c"]).unwrap();
+        let a = parse(&["-vv", "rewrap", "a", "b", "--", "-c"]).unwrap();
         assert_eq!(
             a.command,
             Some(Command::Rewrap(vec!["a".into(), "b".into(), "-c".into()]))
         );
-        assert_eq!(a.verbose, 1);
+        assert_eq!(a.verbose, 2);
         assert!(parse(&["rewrap"]).is_err());
     }
 
@@ -199,19 +194,23 @@ mod tests {
     fn usage_errors_name_the_problem() {
         assert!(parse(&[]).unwrap_err().0.contains("missing command"));
         assert!(parse(&["frob"]).unwrap_err().0.contains("unknown command"));
-        assert!(
-            parse(&["--nope", "encrypt"])
-                .unwrap_err()
-                .0
-                .contains("--nope")
+        assert_eq!(
+            parse(&["--nope", "encrypt"]).unwrap_err().0,
+            "unknown option --nope"
         );
-        assert!(
-            parse(&["encrypt", "--key-id"])
-                .unwrap_err()
-                .0
-                .contains("needs a value")
+        assert_eq!(
+            parse(&["encrypt", "--key-id"]).unwrap_err().0,
+            "option --key-id needs a value"
+        );
+        assert_eq!(
+            parse(&["encrypt", "--base64=yes"]).unwrap_err().0,
+            "option --base64 takes no value"
         );
         assert!(parse(&["decrypt", "file"]).is_err());
+        assert_eq!(
+            parse(&["-x", "encrypt"]).unwrap_err().to_string(),
+            "unknown option -x (run 'kms-seal --help' for usage)"
+        );
     }
 
     #[test]

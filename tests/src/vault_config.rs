@@ -1,16 +1,16 @@
-//! Entry points for the cargo-fuzz targets in `fuzz/`. Not a stable API.
+//! The `vault_config` fuzz entry and the hcl-rs oracle of the one configuration loader
+//! (`kms_seal_cli::config`). Not a stable API.
 //!
-//! Each target is one line that calls a function here; the function asserts the properties
-//! (no panics, deterministic results, no credential in any error or `Debug` text).
+//! The fuzz target is one line calling [`vault_config`]; `tests/tests/config/hcl_oracle.rs`
+//! runs the same oracle over the corpus of `tests/vectors/config/corpus`.
 
-use std::cell::RefCell;
-use std::path::{Path, PathBuf};
-
-use kms_seal_core::config::{AwsKmsSealConfig, Parameter, SecretSource};
-
-use crate::vault_config::{
-    ConfigFormat, SealStanza, load_unresolved, parse_seal_stanzas, resolve_secret,
+use kms_seal_cli::config::{
+    ConfigFormat, SealStanza, StanzaView, load_unresolved, parse_seal_stanzas, raw_seal_stanzas,
+    resolve_secret,
 };
+use kms_seal_cli::{FileError, Files};
+use kms_seal_core::config::{AwsKmsSealConfig, Parameter, SecretSource};
+use zeroize::Zeroizing;
 
 /// Longest config text tried (longer inputs are cut; Vault configs are small).
 const MAX_TEXT: usize = 64 * 1024;
@@ -21,26 +21,56 @@ const SECRET_PARAMETERS: [&str; 2] = ["secret_key", "session_token"];
 /// The environment variables whose values are credentials.
 const SECRET_VARIABLES: [&str; 2] = ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"];
 
-/// Loads a Vault config from `data` the way `kms-seal` does, and checks that nothing panics and
-/// that no credential leaks.
+/// One file in memory, as the loader's [`Files`].
+struct OneFile<'a> {
+    path: &'a str,
+    text: &'a str,
+}
+
+impl Files for OneFile<'_> {
+    fn read_file(&self, path: &str, limit: u64) -> Result<Zeroizing<Vec<u8>>, FileError> {
+        if path != self.path {
+            return Err(FileError::NotFound);
+        }
+        if self.text.len() as u64 > limit {
+            return Err(FileError::TooLarge(limit));
+        }
+        Ok(Zeroizing::new(self.text.as_bytes().to_vec()))
+    }
+
+    fn is_dir(&self, path: &str) -> Result<bool, FileError> {
+        if path == self.path {
+            Ok(false)
+        } else {
+            Err(FileError::NotFound)
+        }
+    }
+
+    fn list_files(&self, _path: &str) -> Result<Vec<String>, FileError> {
+        Err(FileError::NotDirectory)
+    }
+}
+
+/// Loads a Vault config from `data` the way `kms-seal` does, checks that nothing panics and
+/// that no credential leaks, and compares the HCL reader with hcl-rs.
 ///
 /// Layout: everything before the first NUL byte is the config text (lossy UTF-8), everything
-/// after it the environment, one `NAME=value` per line. The text is parsed as HCL and as JSON
-/// (whatever [`ConfigFormat::detect`] says), then written to a per-process temporary file
-/// (`.hcl` or `.json` as detected) and loaded with [`load_unresolved`] and the environment;
-/// `env://` references are then resolved from it (`file://` references are not followed: the
-/// input must not make the fuzzer read arbitrary files).
+/// after it the environment, one `NAME=value` per line. The text is parsed as HCL and as JSON,
+/// then loaded (from memory, as `vault.hcl` or `vault.json` as detected) with
+/// [`load_unresolved`] and the environment; `env://` references are then resolved from it
+/// (`file://` references are not followed).
 ///
 /// Asserts:
-/// - parsing is deterministic and every stanza's parameters can be read back;
+/// - parsing is deterministic;
 /// - every error `Display` is one non-empty line;
 /// - no secret value (of `secret_key`, `session_token`, `AWS_SECRET_ACCESS_KEY`,
 ///   `AWS_SESSION_TOKEN` or a variable they reference) that looks like a credential appears in
-///   any error `Display`, in a stanza's `Debug` or in the loaded configuration's `Debug`.
+///   any error `Display`, in a stanza's `Debug` or in the loaded configuration's `Debug`;
+/// - [`hcl_oracle_agrees`]: when both our reader and hcl-rs accept the text, they find the
+///   same seal stanzas with the same values.
 ///
 /// # Panics
-/// When one of those properties does not hold (that is the point), or when the temporary
-/// file cannot be written.
+/// When one of those properties does not hold (that is the point).
 pub fn vault_config(data: &[u8]) {
     let (text, env_bytes) = match data.iter().position(|&b| b == 0) {
         Some(nul) => (&data[..nul], &data[nul + 1..]),
@@ -69,10 +99,9 @@ pub fn vault_config(data: &[u8]) {
         }
     }
 
-    let detected = ConfigFormat::detect(None, &text);
-    for format in [ConfigFormat::Hcl, ConfigFormat::Json] {
-        let first = parse_seal_stanzas(&text, format);
-        let second = parse_seal_stanzas(&text, format);
+    for path in ["vault.hcl", "vault.json"] {
+        let first = parse_seal_stanzas(&text, path);
+        let second = parse_seal_stanzas(&text, path);
         match (&first, &second) {
             (Ok(a), Ok(b)) => {
                 assert_eq!(a.len(), b.len(), "parsing is deterministic");
@@ -84,11 +113,11 @@ pub fn vault_config(data: &[u8]) {
                 }
             }
             (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
-            _ => panic!("parsing {format:?} twice gave different results"),
+            _ => panic!("parsing {path} twice gave different results"),
         }
     }
-    for format in [ConfigFormat::Hcl, ConfigFormat::Json] {
-        match parse_seal_stanzas(&text, format) {
+    for path in ["vault.hcl", "vault.json"] {
+        match parse_seal_stanzas(&text, path) {
             Ok(stanzas) => {
                 for stanza in &stanzas {
                     secrets.check("stanza Debug", &format!("{stanza:?}"));
@@ -97,10 +126,14 @@ pub fn vault_config(data: &[u8]) {
             Err(err) => secrets.check_error("parse error", &err.to_string()),
         }
     }
+    hcl_oracle_agrees(&text);
 
-    let path = scratch_file(detected);
-    std::fs::write(&path, text.as_bytes()).expect("the fuzzer's temporary file is writable");
-    match load_unresolved(Some(&path), &[], &lookup) {
+    let path = match ConfigFormat::detect("vault", &text) {
+        ConfigFormat::Hcl => "vault.hcl",
+        ConfigFormat::Json => "vault.json",
+    };
+    let files = OneFile { path, text: &text };
+    match load_unresolved(Some(path), &[], &lookup, &files) {
         Ok(config) => {
             check_config(&config);
             secrets.check("config Debug", &format!("{config:?}"));
@@ -112,13 +145,106 @@ pub fn vault_config(data: &[u8]) {
                 let Some(source @ (SecretSource::Env(_) | SecretSource::Literal(_))) = slot else {
                     continue;
                 };
-                if let Err(err) = resolve_secret(parameter, source, &lookup) {
+                if let Err(err) = resolve_secret(parameter, source, &lookup, None) {
                     secrets.check_error("resolve error", &err.to_string());
                 }
             }
         }
         Err(err) => secrets.check_error("load error", &err.to_string()),
     }
+}
+
+/// The seal stanzas of HCL `text` according to hcl-rs, in the terms of our reader; `None`
+/// when hcl-rs rejects the text or it holds a seal shape Vault rejects (a seal block without
+/// exactly one label, a block inside a seal block, `seal` as an attribute).
+pub fn hcl_rs_seal_stanzas(text: &str) -> Option<Vec<StanzaView>> {
+    let body = hcl::parse(text).ok()?;
+    let mut out = Vec::new();
+    for structure in body {
+        match structure {
+            hcl::Structure::Attribute(a) if a.key.as_str() == "seal" => return None,
+            hcl::Structure::Block(block) if block.identifier.as_str() == "seal" => {
+                let [label] = block.labels.as_slice() else {
+                    return None;
+                };
+                let mut params = Vec::new();
+                for item in block.body {
+                    let hcl::Structure::Attribute(attribute) = item else {
+                        return None;
+                    };
+                    let key = attribute.key.into_inner();
+                    params.push((key, oracle_value(attribute.expr)));
+                }
+                out.push(StanzaView {
+                    seal_type: label.as_str().to_owned(),
+                    params,
+                });
+            }
+            _ => {}
+        }
+    }
+    Some(out)
+}
+
+fn oracle_value(expr: hcl::Expression) -> Result<String, &'static str> {
+    use hcl::Expression as E;
+    match expr {
+        E::Null => Err("null"),
+        E::String(s) => Ok(s),
+        E::Bool(b) => Ok(b.to_string()),
+        E::Number(n) => Ok(n.to_string()),
+        E::TemplateExpr(t) => match *t {
+            hcl::TemplateExpr::QuotedString(s) => Ok(s),
+            hcl::TemplateExpr::Heredoc(h) => Ok(h.template),
+        },
+        E::Array(_) => Err("a list"),
+        E::Object(_) => Err("an object"),
+        E::Variable(_) => Err("an unquoted name"),
+        _ => Err("an expression"),
+    }
+}
+
+/// Two values agree: the same text, or the same number written two ways (`1.50` / `1.5`),
+/// or the same kind of non-string.
+fn values_agree(
+    ours: &Result<String, &'static str>,
+    theirs: &Result<String, &'static str>,
+) -> bool {
+    match (ours, theirs) {
+        (Ok(a), Ok(b)) => {
+            a == b || matches!((a.parse::<f64>(), b.parse::<f64>()), (Ok(x), Ok(y)) if x == y)
+        }
+        (Err(a), Err(b)) => a == b,
+        // A negative number is a unary-minus expression to hcl-rs.
+        (Ok(a), Err("an expression")) => a.parse::<f64>().is_ok(),
+        _ => false,
+    }
+}
+
+/// When our HCL reader and hcl-rs both accept `text`, they find the same seal stanzas.
+///
+/// # Panics
+/// When they disagree, with both views.
+pub fn hcl_oracle_agrees(text: &str) {
+    let Ok(ours) = raw_seal_stanzas(text, ConfigFormat::Hcl) else {
+        return;
+    };
+    let Some(theirs) = hcl_rs_seal_stanzas(text) else {
+        return;
+    };
+    let agree = ours.len() == theirs.len()
+        && ours.iter().zip(&theirs).all(|(a, b)| {
+            a.seal_type == b.seal_type
+                && a.params.len() == b.params.len()
+                && a.params
+                    .iter()
+                    .zip(&b.params)
+                    .all(|((na, va), (nb, vb))| na == nb && values_agree(va, vb))
+        });
+    assert!(
+        agree,
+        "the HCL reader and hcl-rs disagree on {text:?}:\nours:    {ours:?}\nhcl-rs:  {theirs:?}"
+    );
 }
 
 /// What a stanza holds, for comparing two parses (`SealStanza` has no `PartialEq`).
@@ -146,32 +272,6 @@ fn check_config(config: &AwsKmsSealConfig) {
         config.secret_key.is_some(),
         "access_key and secret_key come as a pair"
     );
-}
-
-/// A temporary file for this process and format (the fuzzer runs one input at a time per
-/// thread; the thread id keeps parallel test threads apart).
-fn scratch_file(format: ConfigFormat) -> PathBuf {
-    thread_local! {
-        static DIR: RefCell<Option<PathBuf>> = const { RefCell::new(None) };
-    }
-    let dir = DIR.with(|dir| {
-        dir.borrow_mut()
-            .get_or_insert_with(|| {
-                let dir = std::env::temp_dir().join(format!(
-                    "kms-seal-fuzz-{}-{:?}",
-                    std::process::id(),
-                    std::thread::current().id()
-                ));
-                std::fs::create_dir_all(&dir).expect("the temporary directory is writable");
-                dir
-            })
-            .clone()
-    });
-    let name = match format {
-        ConfigFormat::Hcl => "vault.hcl",
-        ConfigFormat::Json => "vault.json",
-    };
-    Path::new(&dir).join(name)
 }
 
 /// Secret values seen in the input, and public strings an error may legitimately echo.

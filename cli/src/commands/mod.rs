@@ -1,0 +1,164 @@
+//! The commands of `kms-seal`, written once against [`Host`].
+
+mod check;
+mod inspect;
+mod rewrap;
+
+use alloc::format;
+use alloc::string::ToString;
+use alloc::vec::Vec;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use kms_seal_core::envelope::{DecodedValue, StoredValue, decode_stored_value};
+use zeroize::Zeroizing;
+
+use crate::args::{Args, Command};
+use crate::host::{Host, HostSeal, StdinError};
+use crate::{Failure, MAX_INPUT, config};
+
+/// Runs the command of `args`, appending its standard output to `out`.
+pub(crate) fn execute<H: Host>(
+    host: &mut H,
+    args: &Args,
+    out: &mut Vec<u8>,
+) -> Result<(), Failure> {
+    let command = args
+        .command
+        .as_ref()
+        .ok_or_else(|| Failure::Usage("missing command".into()))?;
+    let aad = args.aad.as_deref().map(str::as_bytes);
+    match command {
+        Command::Inspect => {
+            let value = read_value(host, args.base64)?;
+            out.extend_from_slice(inspect::describe(&value).as_bytes());
+            out.push(b'\n');
+        }
+        Command::Encrypt => {
+            let plaintext = read_input(host, args.base64, "plaintext")?;
+            let seal = open_seal(host, args)?;
+            let blob = seal.encrypt(&plaintext, aad)?;
+            write_output(out, &StoredValue::Bare(blob).encode(), args.base64);
+        }
+        Command::Decrypt => {
+            let value = read_value(host, args.base64)?;
+            let seal = open_seal(host, args)?;
+            let plaintext = seal.decrypt_value(&value.value, aad)?;
+            write_output(out, &plaintext, args.base64);
+        }
+        Command::Check => {
+            let seal = open_seal(host, args)?;
+            check::run(host, &seal, out)?;
+        }
+        Command::Rewrap(files) => {
+            let mut seal = open_seal(host, args)?;
+            seal.init()?;
+            rewrap::run(host, &seal, files, args, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// Loads the configuration (flags over environment over file) and builds the seal. The seal
+/// is not initialised: `encrypt` and `decrypt` need one KMS call each, as `Decrypt` finds the
+/// key by itself and `Encrypt` returns the key ARN.
+fn open_seal<H: Host>(host: &mut H, args: &Args) -> Result<HostSeal<H>, Failure> {
+    let mut overrides: Vec<(&str, &str)> = Vec::new();
+    if let Some(k) = &args.key_id {
+        overrides.push(("kms_key_id", k));
+    }
+    if let Some(r) = &args.region {
+        overrides.push(("region", r));
+    }
+    if let Some(e) = &args.endpoint {
+        overrides.push(("endpoint", e));
+    }
+    let config = {
+        let env = |name: &str| host.env(name);
+        config::load(args.config.as_deref(), &overrides, &env, &*host)
+            .map_err(|e| Failure::Config(e.to_string()))?
+    };
+    for unknown in &config.unknown_parameters {
+        host.write_stderr(&format!(
+            "kms-seal: warning: ignoring unknown seal parameter `{}`\n",
+            crate::one_line(unknown)
+        ));
+    }
+    let seal = host
+        .build_seal(&config, args.verbose)
+        .map_err(Failure::Config)?;
+    if args.verbose > 0 {
+        let settings = seal.settings();
+        host.write_stderr(&format!(
+            "kms-seal: info: kms endpoint {} (signing region {})\n",
+            settings.endpoint.url(),
+            settings.endpoint.signing_region()
+        ));
+    }
+    Ok(seal)
+}
+
+fn read_input<H: Host>(
+    host: &mut H,
+    base64: bool,
+    what: &str,
+) -> Result<Zeroizing<Vec<u8>>, Failure> {
+    let raw = host.read_stdin(MAX_INPUT).map_err(|e| match e {
+        StdinError::TooLarge => Failure::Usage(format!(
+            "the {what} on stdin is larger than {} MiB",
+            MAX_INPUT >> 20
+        )),
+        StdinError::Failed(reason) => Failure::Operation(format!("cannot read stdin: {reason}")),
+    })?;
+    if base64 {
+        decode_base64(&raw, what)
+    } else {
+        Ok(raw)
+    }
+}
+
+fn decode_base64(text: &[u8], what: &str) -> Result<Zeroizing<Vec<u8>>, Failure> {
+    let compact: Zeroizing<Vec<u8>> = Zeroizing::new(
+        text.iter()
+            .copied()
+            .filter(|b| !b.is_ascii_whitespace())
+            .collect(),
+    );
+    STANDARD
+        .decode(&*compact)
+        .or_else(|_| STANDARD_NO_PAD.decode(&*compact))
+        .map(Zeroizing::new)
+        .map_err(|_| {
+            Failure::Usage(format!(
+                "the {what} is not valid base64; drop --base64 to pass raw bytes"
+            ))
+        })
+}
+
+fn read_value<H: Host>(host: &mut H, base64: bool) -> Result<DecodedValue, Failure> {
+    let bytes = read_input(host, base64, "stored value")?;
+    parse_value(&bytes, "stdin")
+}
+
+fn parse_value(bytes: &[u8], source: &str) -> Result<DecodedValue, Failure> {
+    if bytes.is_empty() {
+        return Err(Failure::Operation(format!(
+            "{source} is empty; pass a stored value (a BlobInfo or a multiwrapvalue:1 entry)"
+        )));
+    }
+    decode_stored_value(bytes).map_err(|e| {
+        Failure::Operation(format!(
+            "{source} is not a Vault seal-wrapped value ({e}); pass the raw stored bytes, or \
+             use --base64 for base64 text"
+        ))
+    })
+}
+
+fn write_output(out: &mut Vec<u8>, bytes: &[u8], base64: bool) {
+    if base64 {
+        out.extend_from_slice(STANDARD.encode(bytes).as_bytes());
+        out.push(b'\n');
+    } else {
+        out.extend_from_slice(bytes);
+    }
+}

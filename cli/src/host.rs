@@ -1,0 +1,166 @@
+//! What a host supplies to the one CLI: standard streams, files, environment, clock,
+//! randomness and the seal's transport. Everything else (parsing, configuration, commands,
+//! output formats, error lines, exit classes) is written once in this crate.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+use kms_seal_core::config::AwsKmsSealConfig;
+use kms_seal_core::credentials::ProvideCredentials;
+use kms_seal_core::http::Transport;
+use kms_seal_core::seal::{Runtime, Seal};
+use zeroize::Zeroizing;
+
+/// Why a file could not be read or written, in words every host shares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FileError {
+    /// No such file or directory.
+    NotFound,
+    /// The operating system or host refused access.
+    PermissionDenied,
+    /// A directory was given where a file was expected.
+    IsDirectory,
+    /// A path component is not a directory.
+    NotDirectory,
+    /// The file is larger than the limit (in bytes) the caller set.
+    TooLarge(u64),
+    /// The path is outside every directory the host pre-opened (WASI).
+    NotPreopened,
+    /// Anything else, as the host words it (never file contents).
+    Other(String),
+}
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FileError::NotFound => f.write_str("no such file or directory"),
+            FileError::PermissionDenied => f.write_str("permission denied"),
+            FileError::IsDirectory => f.write_str("is a directory"),
+            FileError::NotDirectory => f.write_str("not a directory"),
+            FileError::TooLarge(limit) => write!(f, "larger than {} MiB", limit >> 20),
+            FileError::NotPreopened => f.write_str(
+                "not in a directory the host pre-opened (give the host access to it, e.g. \
+                 wasmtime run --dir DIR)",
+            ),
+            FileError::Other(reason) => f.write_str(reason),
+        }
+    }
+}
+
+/// Reading files, for the configuration loader (`--config` and `file://` references).
+pub trait Files {
+    /// The contents of the file at `path`, failing with [`FileError::TooLarge`] past `limit`
+    /// bytes.
+    ///
+    /// # Errors
+    /// A [`FileError`].
+    fn read_file(&self, path: &str, limit: u64) -> Result<Zeroizing<Vec<u8>>, FileError>;
+
+    /// Whether `path` is a directory (following symbolic links).
+    ///
+    /// # Errors
+    /// A [`FileError`].
+    fn is_dir(&self, path: &str) -> Result<bool, FileError>;
+
+    /// The names (not paths) of the regular files directly in the directory `path`, in any
+    /// order.
+    ///
+    /// # Errors
+    /// A [`FileError`].
+    fn list_files(&self, path: &str) -> Result<Vec<String>, FileError>;
+}
+
+/// A host without files (the plugin component): every read fails with
+/// [`FileError::NotPreopened`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoFiles;
+
+impl Files for NoFiles {
+    fn read_file(&self, _path: &str, _limit: u64) -> Result<Zeroizing<Vec<u8>>, FileError> {
+        Err(FileError::NotPreopened)
+    }
+
+    fn is_dir(&self, _path: &str) -> Result<bool, FileError> {
+        Err(FileError::NotPreopened)
+    }
+
+    fn list_files(&self, _path: &str) -> Result<Vec<String>, FileError> {
+        Err(FileError::NotPreopened)
+    }
+}
+
+/// Why standard input could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StdinError {
+    /// More than the limit arrived.
+    TooLarge,
+    /// The stream failed, as the host words it.
+    Failed(String),
+}
+
+/// The seal type a host builds.
+pub type HostSeal<H> = Seal<<H as Host>::Transport, <H as Host>::Credentials, <H as Host>::Runtime>;
+
+/// A host of the `kms-seal` command line: the native binary, the WASI command component.
+pub trait Host: Files {
+    /// The HTTP transport of the seal.
+    type Transport: Transport;
+    /// The credential provider of the seal.
+    type Credentials: ProvideCredentials;
+    /// The clock and random source of the seal.
+    type Runtime: Runtime;
+
+    /// Builds the seal for a loaded configuration (references already resolved). Sends
+    /// nothing.
+    ///
+    /// # Errors
+    /// A one-line message naming the setting to fix (a configuration error, exit class 2).
+    fn build_seal(
+        &mut self,
+        config: &AwsKmsSealConfig,
+        verbosity: u8,
+    ) -> Result<HostSeal<Self>, String>;
+
+    /// The value of an environment variable.
+    fn env(&self, name: &str) -> Option<String>;
+
+    /// All of standard input, at most `limit` bytes.
+    ///
+    /// # Errors
+    /// A [`StdinError`].
+    fn read_stdin(&mut self, limit: u64) -> Result<Zeroizing<Vec<u8>>, StdinError>;
+
+    /// Writes to standard output.
+    ///
+    /// # Errors
+    /// The host's reason.
+    fn write_stdout(&mut self, bytes: &[u8]) -> Result<(), String>;
+
+    /// Writes to standard error; failures are ignored (there is nowhere to report them).
+    fn write_stderr(&mut self, text: &str);
+
+    /// Whether standard error is a terminal (the `rewrap` progress bar is drawn only then).
+    fn stderr_is_terminal(&self) -> bool {
+        false
+    }
+
+    /// Replaces the file at `path` with `contents` atomically (temporary file beside it, then
+    /// rename), keeping its permissions: a crash leaves the old or the new contents.
+    ///
+    /// # Errors
+    /// The host's reason; the file is then unchanged.
+    fn replace_file(&mut self, path: &str, contents: &[u8]) -> Result<(), String>;
+
+    /// Nanoseconds on a monotonic clock (for the latencies `check` reports).
+    fn monotonic_nanos(&self) -> u64;
+
+    /// A short note after the version (`"(wasm32-wasip2)"`), or nothing.
+    fn version_note(&self) -> &'static str {
+        ""
+    }
+
+    /// Sets up the host's own logging for `-v` (`1`: info, `2`: debug); warnings always.
+    fn set_verbosity(&mut self, _verbosity: u8) {}
+}
