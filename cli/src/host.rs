@@ -104,7 +104,7 @@ pub enum StdinError {
 pub type HostSeal<H> = Seal<<H as Host>::Transport, <H as Host>::Credentials, <H as Host>::Runtime>;
 
 /// A host of the `kms-seal` command line: the native binary, the WASI command component.
-pub trait Host: Files {
+pub trait Host {
     /// The HTTP transport of the seal.
     type Transport: Transport;
     /// The credential provider of the seal.
@@ -125,6 +125,9 @@ pub trait Host: Files {
 
     /// The value of an environment variable.
     fn env(&self, name: &str) -> Option<String>;
+
+    /// The files `--config`, `file://` references and `rewrap` read.
+    fn files(&self) -> &dyn Files;
 
     /// All of standard input, at most `limit` bytes.
     ///

@@ -75,7 +75,7 @@ fn open_seal<H: Host>(host: &mut H, args: &Args) -> Result<HostSeal<H>, Failure>
     }
     let config = {
         let env = |name: &str| host.env(name);
-        config::load(args.config.as_deref(), &overrides, &env, &*host)
+        config::load(args.config.as_deref(), &overrides, &env, host.files())
             .map_err(|e| Failure::Config(e.to_string()))?
     };
     for unknown in &config.unknown_parameters {

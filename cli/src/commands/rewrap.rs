@@ -102,12 +102,15 @@ fn rewrap_file<H: Host>(
     base64: bool,
     aad: Option<&[u8]>,
 ) -> Result<Outcome, Failure> {
-    let raw = host.read_file(path, MAX_INPUT).map_err(|e| match e {
-        FileError::TooLarge(limit) => {
-            Failure::Operation(format!("{path} is larger than {} MiB", limit >> 20))
-        }
-        other => Failure::Operation(format!("cannot read {path}: {other}")),
-    })?;
+    let raw = host
+        .files()
+        .read_file(path, MAX_INPUT)
+        .map_err(|e| match e {
+            FileError::TooLarge(limit) => {
+                Failure::Operation(format!("{path} is larger than {} MiB", limit >> 20))
+            }
+            other => Failure::Operation(format!("cannot read {path}: {other}")),
+        })?;
     let bytes = if base64 {
         decode_base64(&raw, path)?
     } else {

@@ -355,6 +355,8 @@ pub struct CommandRun<'a> {
     pub stdin: Vec<u8>,
     /// A host directory pre-opened read-only at the same path in the guest.
     pub preopen: Option<PathBuf>,
+    /// Pre-open it read-write instead (for `rewrap`).
+    pub writable: bool,
 }
 
 /// Runs the command component (`wasi:cli/run`) with loopback-only HTTP.
@@ -385,7 +387,12 @@ pub fn run_command_with(run: &CommandRun<'_>, policy: HttpPolicy) -> Result<Comm
         let guest = dir
             .to_str()
             .context("preopened directory path is not UTF-8")?;
-        wasi.preopened_dir(dir, guest, FsPerms::ReadOnly)?;
+        let perms = if run.writable {
+            FsPerms::ReadWrite
+        } else {
+            FsPerms::ReadOnly
+        };
+        wasi.preopened_dir(dir, guest, perms)?;
     }
     let mut store = store(wasi.build(), policy);
     let command = wasmtime_wasi::p2::bindings::sync::Command::instantiate(
@@ -457,6 +464,31 @@ impl Moto {
             ("AWS_SECRET_ACCESS_KEY", self.secret_access_key.as_str()),
             ("AWS_KMS_ENDPOINT", self.endpoint.as_str()),
         ]
+    }
+
+    /// Creates another symmetric key with boto3 (signed with the bootstrapped user's key) and
+    /// returns its ARN.
+    ///
+    /// # Errors
+    /// When python, boto3 or moto fail.
+    pub fn create_key(&self) -> Result<String> {
+        let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+        let script = r#"import sys, boto3
+kms = boto3.client("kms", endpoint_url=sys.argv[1], region_name="us-east-1",
+                   aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3])
+print(kms.create_key(Description="kms-seal second key")["KeyMetadata"]["Arn"])"#;
+        let out = Command::new(&python)
+            .args(["-c", script])
+            .args([&self.endpoint, &self.access_key_id, &self.secret_access_key])
+            .output()
+            .with_context(|| format!("running {python}"))?;
+        if !out.status.success() {
+            bail!(
+                "creating a key failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(String::from_utf8(out.stdout)?.trim().to_string())
     }
 
     fn start() -> Result<Moto> {

@@ -1,5 +1,5 @@
 //! The command component (`kms-seal.wasm`) in an embedded wasmtime host: `encrypt`, `decrypt`,
-//! `inspect` and `check` against moto, configured from the environment, flags and a Vault
+//! `inspect`, `check` and `rewrap` against moto, configured from the environment, flags and a Vault
 //! config file in a pre-opened directory.
 
 use kms_seal_wasm_host::{CommandRun, HttpPolicy, Moto, run_command, run_command_with};
@@ -225,4 +225,121 @@ fn a_host_that_denies_http_makes_the_command_fail_cleanly() {
         assert!(out.stdout.is_empty());
         assert!(out.stderr.contains("denied"), "{policy:?}: {}", out.stderr);
     }
+}
+
+/// A fresh directory under the system temporary directory, removed on drop.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("kms-seal-wasm-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn rewrap_in_a_preopened_directory_moves_values_to_the_current_key() {
+    let moto = Moto::shared();
+    let env = moto.env();
+    let dir = TempDir::new("rewrap");
+    let sealed = run_command(&CommandRun {
+        args: vec!["encrypt"],
+        env: env.clone(),
+        stdin: b"root key".to_vec(),
+        ..CommandRun::default()
+    })
+    .unwrap();
+    assert_eq!(sealed.status, 0, "{}", sealed.stderr);
+    let value = dir.0.join("barrier-unseal-keys");
+    std::fs::write(&value, &sealed.stdout).unwrap();
+    let path = value.to_str().unwrap();
+
+    // Under the same key: nothing to do, the file is left as it is.
+    let same = run_command(&CommandRun {
+        args: vec!["rewrap", path],
+        env: env.clone(),
+        preopen: Some(dir.0.clone()),
+        writable: true,
+        ..CommandRun::default()
+    })
+    .unwrap();
+    assert_eq!(same.status, 0, "{}", same.stderr);
+    assert_eq!(json(&same.stdout)["up_to_date"], 1);
+    assert_eq!(std::fs::read(&value).unwrap(), sealed.stdout);
+
+    // Under a second key: the file is replaced and decrypts to the same bytes.
+    let second = moto.create_key().unwrap();
+    let moved = run_command(&CommandRun {
+        args: vec!["--key-id", &second, "rewrap", path],
+        env: env.clone(),
+        preopen: Some(dir.0.clone()),
+        writable: true,
+        ..CommandRun::default()
+    })
+    .unwrap();
+    assert_eq!(moved.status, 0, "{}", moved.stderr);
+    let summary = json(&moved.stdout);
+    assert_eq!(summary["rewrapped"], 1, "{summary}");
+    assert_eq!(summary["key_arn"], second.as_str());
+    let rewritten = std::fs::read(&value).unwrap();
+    assert_ne!(rewritten, sealed.stdout);
+    let inspected = run_command(&CommandRun {
+        args: vec!["inspect"],
+        stdin: rewritten.clone(),
+        ..CommandRun::default()
+    })
+    .unwrap();
+    assert_eq!(json(&inspected.stdout)["blobs"][0]["key_id"], second.as_str());
+    let opened = run_command(&CommandRun {
+        args: vec!["decrypt"],
+        env: env.clone(),
+        stdin: rewritten,
+        ..CommandRun::default()
+    })
+    .unwrap();
+    assert_eq!(opened.stdout, b"root key", "{}", opened.stderr);
+    // No temporary file is left beside the value.
+    let names: Vec<_> = std::fs::read_dir(&dir.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["barrier-unseal-keys"]);
+
+    // A read-only pre-open: the value stays as it is and the error says why.
+    let before = std::fs::read(&value).unwrap();
+    let refused = run_command(&CommandRun {
+        args: vec!["rewrap", path],
+        env: env.clone(),
+        preopen: Some(dir.0.clone()),
+        ..CommandRun::default()
+    })
+    .unwrap();
+    assert_eq!(refused.status, 1, "{}", refused.stderr);
+    assert!(refused.stdout.is_empty());
+    assert!(refused.stderr.contains("cannot replace"), "{}", refused.stderr);
+    assert_eq!(std::fs::read(&value).unwrap(), before);
+
+    // A file outside every pre-opened directory.
+    let outside = run_command(&CommandRun {
+        args: vec!["rewrap", "/elsewhere/value"],
+        env,
+        preopen: Some(dir.0.clone()),
+        writable: true,
+        ..CommandRun::default()
+    })
+    .unwrap();
+    assert_eq!(outside.status, 1);
+    assert!(
+        outside.stderr.contains("not in a directory the host pre-opened"),
+        "{}",
+        outside.stderr
+    );
 }

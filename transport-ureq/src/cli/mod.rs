@@ -58,20 +58,6 @@ impl NativeHost {
     }
 }
 
-impl Files for NativeHost {
-    fn read_file(&self, path: &str, limit: u64) -> Result<Zeroizing<Vec<u8>>, FileError> {
-        StdFiles.read_file(path, limit)
-    }
-
-    fn is_dir(&self, path: &str) -> Result<bool, FileError> {
-        StdFiles.is_dir(path)
-    }
-
-    fn list_files(&self, path: &str) -> Result<Vec<String>, FileError> {
-        StdFiles.list_files(path)
-    }
-}
-
 /// The operating system's file system as the loader's [`Files`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StdFiles;
@@ -128,6 +114,10 @@ impl Host for NativeHost {
 
     fn env(&self, name: &str) -> Option<String> {
         self.env.get(name)
+    }
+
+    fn files(&self) -> &dyn Files {
+        &StdFiles
     }
 
     fn read_stdin(&mut self, limit: u64) -> Result<Zeroizing<Vec<u8>>, StdinError> {

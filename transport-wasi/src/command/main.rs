@@ -101,7 +101,10 @@ struct WasiHost {
     env: Environment,
 }
 
-impl Files for WasiHost {
+/// The files in the directories the host pre-opened.
+struct PreopenedFiles;
+
+impl Files for PreopenedFiles {
     fn read_file(&self, path: &str, limit: u64) -> Result<Zeroizing<Vec<u8>>, FileError> {
         wasi_io::read_file(path, limit)
     }
@@ -132,6 +135,10 @@ impl Host for WasiHost {
 
     fn env(&self, name: &str) -> Option<String> {
         self.env.lookup(name)
+    }
+
+    fn files(&self) -> &dyn Files {
+        &PreopenedFiles
     }
 
     fn read_stdin(&mut self, limit: u64) -> Result<Zeroizing<Vec<u8>>, StdinError> {
