@@ -19,7 +19,7 @@ pub struct SealSettings {
     pub encryption_context: Vec<(String, String)>,
     /// Grant tokens sent with every call; empty for none.
     pub grant_tokens: Vec<String>,
-    /// Skip `DescribeKey` in [`Seal::init`] (Vault's `key_not_required`).
+    /// Skip `DescribeKey` in [`Seal::init`](super::Seal::init) (Vault's `key_not_required`).
     pub key_not_required: bool,
     /// Retry settings.
     pub retry: RetryConfig,

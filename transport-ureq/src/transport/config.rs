@@ -33,7 +33,7 @@ pub enum PlainHttp {
     Allowed,
 }
 
-/// Settings of a [`UreqTransport`].
+/// Settings of a [`UreqTransport`](super::UreqTransport).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TransportConfig {
@@ -42,7 +42,7 @@ pub struct TransportConfig {
     /// Deadline for a whole call, response body included.
     pub call_timeout: Duration,
     /// Largest response body accepted; a larger one fails with
-    /// [`TransportErrorKind::BodyTooLarge`].
+    /// [`TransportErrorKind::BodyTooLarge`](kms_seal_core::http::TransportErrorKind::BodyTooLarge).
     pub max_response_bytes: u64,
     /// Proxy selection.
     pub proxy: ProxyMode,

@@ -12,7 +12,7 @@ pub const DEFAULT_BETWEEN_BYTES_TIMEOUT_MS: u64 = 10_000;
 /// Default cap on a response body (KMS answers are a few kilobytes).
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 
-/// Timeouts and limits of a [`WasiHttpTransport`].
+/// Timeouts and limits of a [`WasiHttpTransport`](super::WasiHttpTransport).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TransportConfig {
@@ -22,7 +22,7 @@ pub struct TransportConfig {
     pub first_byte_timeout_ms: u64,
     /// Time allowed between two chunks of the response body, in milliseconds.
     pub between_bytes_timeout_ms: u64,
-    /// Larger response bodies fail with [`TransportErrorKind::BodyTooLarge`].
+    /// Larger response bodies fail with [`TransportErrorKind::BodyTooLarge`](kms_seal_core::http::TransportErrorKind::BodyTooLarge).
     pub max_response_bytes: usize,
 }
 

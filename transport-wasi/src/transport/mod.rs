@@ -26,12 +26,18 @@ use wasip2::http::outgoing_handler;
 use wasip2::http::types::OutgoingBody;
 
 // The WASI command includes this module by path and uses only part of its public items.
-#[allow(unused_imports, reason = "not every re-export is used by the WASI command")]
+#[allow(
+    unused_imports,
+    reason = "not every re-export is used by the WASI command"
+)]
 pub use config::{
     DEFAULT_BETWEEN_BYTES_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_FIRST_BYTE_TIMEOUT_MS,
     DEFAULT_MAX_RESPONSE_BYTES, TransportConfig,
 };
-#[allow(unused_imports, reason = "not every re-export is used by the WASI command")]
+#[allow(
+    unused_imports,
+    reason = "not every re-export is used by the WASI command"
+)]
 pub use error::{error_kind, map_error_code};
 
 use config::request_options;
