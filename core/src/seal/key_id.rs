@@ -1,24 +1,27 @@
 //! The current key ARN, readable and replaceable through `&self`.
 //!
 //! A reader-writer spin lock around a fixed-capacity string: KMS key ids and ARNs are at most
-//! [`MAX_KEY_ID_LEN`] bytes, so the slot never allocates. Readers compare in place or copy
+//! [`MAX_KEY_ID_LEN`] bytes, so the slot allocates once, when it is made, and never after. Readers compare in place or copy
 //! out; the writer (rare: only when KMS reports a different key) replaces the bytes. Every
 //! method holds the lock only for that copy or comparison and calls nothing else meanwhile,
 //! so no caller can deadlock on it and nobody waits for long.
 
+use alloc::boxed::Box;
 use alloc::string::String;
 
 use crate::kms::MAX_KEY_ID_LEN;
 
 pub(super) struct KeyIdSlot {
-    id: spin::RwLock<heapless::String<MAX_KEY_ID_LEN>>,
+    /// Boxed once, when the seal is made, so the seal stays small: inline, the 2 KiB buffer
+    /// was copied on every move of the seal and cost the WASI plugin 2 KB of code.
+    id: spin::RwLock<Box<heapless::String<MAX_KEY_ID_LEN>>>,
 }
 
 impl KeyIdSlot {
     /// A slot holding `id`, or nothing when `id` is longer than KMS allows.
     pub(super) fn new(id: &str) -> Self {
         let slot = KeyIdSlot {
-            id: spin::RwLock::new(heapless::String::new()),
+            id: spin::RwLock::new(Box::new(heapless::String::new())),
         };
         slot.store(id);
         slot
