@@ -21,7 +21,6 @@
 //! All methods of an initialised seal take `&self`: one seal can serve many threads
 //! (`Seal` is `Sync` when the transport, credentials and runtime are). Data keys, request
 //! bodies holding them and decrypted plaintexts are zeroized; `Debug` never shows them.
-
 //!
 //! The files: `runtime` (what the caller supplies besides the network), `settings`, `stats`,
 //! `key_id` (the current key ARN, shared between threads), `kms_call` (one KMS call: sign,
