@@ -27,7 +27,9 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use kms_seal_core::credentials::{Credentials, CredentialsError, ProvideCredentials};
+use kms_seal_core::credentials::{
+    Credentials, CredentialsError, ProvideCredentials, SourceAttempt,
+};
 use kms_seal_core::http::{Request, Response, Transport, TransportError, TransportErrorKind};
 use kms_seal_core::seal::{RandomError, Runtime};
 use kms_seal_core::sigv4::{self, SignableRequest, SigningKey, SigningParams, SigningSettings};
@@ -1012,7 +1014,12 @@ pub struct NoCredentials(pub &'static str);
 
 impl ProvideCredentials for NoCredentials {
     fn credentials(&self, _: Timestamp, _: bool) -> Result<Credentials, CredentialsError> {
-        Err(CredentialsError::new(self.0))
+        Err(CredentialsError::NotFound {
+            tried: vec![SourceAttempt {
+                source: "mock",
+                reason: self.0.into(),
+            }],
+        })
     }
 }
 

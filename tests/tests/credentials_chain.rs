@@ -109,7 +109,7 @@ fn every_source_is_listed_when_none_has_credentials() {
     let core = CredentialChain::new(ChainConfig::default(), env(&home, &[]))
         .credentials(NOW, false)
         .unwrap_err();
-    assert_eq!(core.message, text);
+    assert_eq!(core.to_string(), text);
 }
 
 #[test]

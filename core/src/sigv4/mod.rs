@@ -8,7 +8,7 @@
 //! 3. `signing_key`: [`SigningKey`], the HMAC chain over date, region, service and `aws4_request`;
 //! 4. `signature`: the HMAC of the string to sign and the `Authorization` header.
 //!
-//! (`sha256` holds HMAC-SHA256 over `sha2`'s compression function, with the key's two pad
+//! (`sha256` holds HMAC-SHA256 from the `hmac` and `sha2` crates, with the key's two pad
 //! states computed once per [`SigningKey`].)
 //!
 //! Nothing here allocates: the canonical request and the string to sign are never built in

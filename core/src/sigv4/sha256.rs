@@ -1,44 +1,36 @@
-//! SHA-256 streaming and HMAC-SHA256 (RFC 2104) on top of `sha2`'s SHA-256 compression
-//! function.
+//! HMAC-SHA256 (RFC 2104) for SigV4, from RustCrypto's `hmac` and `sha2`.
 //!
 //! SigV4 computes one HMAC per request with a key that is fixed for a day. HMAC starts by
-//! hashing one block derived from the key for the inner hash and one for the outer hash; here
-//! those two SHA-256 states are computed once ([`HmacKey`]) and every MAC starts from them, which
-//! saves two of the ~22 compressions a KMS request costs. All key-dependent state, including
-//! the streaming inner hash ([`Sha256Stream`]), is zeroized on drop (the `hmac` and `sha2`
-//! crates only do that with features this workspace does not enable).
+//! hashing one block derived from the key for the inner hash and one for the outer hash; an
+//! [`HmacKey`] is an `Hmac<Sha256>` that has absorbed those two blocks and nothing else, and
+//! every MAC starts from a clone of it, which saves two of the ~22 compressions a KMS request
+//! costs.
+//!
+//! Key-dependent state is zeroized on drop: the core enables the `zeroize` features of `hmac`
+//! and `sha2`, which zeroize the two SHA-256 states and the buffered input of every
+//! `Hmac<Sha256>` and `Sha256`. The padded key block is built and wiped here, so `hmac` only
+//! ever sees a block-sized key (the one copy it makes while keying lives on its stack frame).
 
-use sha2::block_api::compress256;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::{Digest, Sha256};
 use zeroize::Zeroize;
 
 use super::Sink;
 
+/// SHA-256's block length, the length HMAC pads or hashes its key to.
 const BLOCK_LEN: usize = 64;
-
-/// SHA-256 initial hash value (FIPS 180-4 §5.3.3).
-const IV: [u32; 8] = [
-    0x6a09_e667,
-    0xbb67_ae85,
-    0x3c6e_f372,
-    0xa54f_f53a,
-    0x510e_527f,
-    0x9b05_688c,
-    0x1f83_d9ab,
-    0x5be0_cd19,
-];
 
 /// The key-dependent part of HMAC-SHA256: the SHA-256 states after the `ipad` and `opad`
 /// blocks. Zeroized on drop.
 #[derive(Clone)]
-pub(crate) struct HmacKey {
-    inner: [u32; 8],
-    outer: [u32; 8],
-}
+pub(crate) struct HmacKey(Hmac<Sha256>);
 
 impl HmacKey {
     /// The HMAC key `parts` concatenated (so `"AWS4" + secret` needs no buffer of its own).
     pub(crate) fn new(parts: &[&[u8]]) -> HmacKey {
         let len: usize = parts.iter().map(|p| p.len()).sum();
+        // RFC 2104 §2: the key is zero-padded to the block, or hashed first when longer, so
+        // the padded block keys the same MAC as the key itself.
         let mut block = [0u8; BLOCK_LEN];
         if len <= BLOCK_LEN {
             let mut at = 0;
@@ -47,32 +39,22 @@ impl HmacKey {
                 at += part.len();
             }
         } else {
-            // RFC 2104 §2: keys longer than the block are hashed first.
-            let mut hash = Sha256Stream::new();
+            let mut hash = Sha256::new();
             for part in parts {
-                hash.update(part);
+                Digest::update(&mut hash, part);
             }
-            let mut digest = hash.finalize();
+            let mut digest: [u8; 32] = hash.finalize().into();
             block[..32].copy_from_slice(&digest);
             digest.zeroize();
         }
-        let mut inner = IV;
-        let mut outer = IV;
-        block.iter_mut().for_each(|b| *b ^= 0x36);
-        compress256(&mut inner, &[block]);
-        block.iter_mut().for_each(|b| *b ^= 0x36 ^ 0x5c);
-        compress256(&mut outer, &[block]);
+        let key = HmacKey(<Hmac<Sha256> as KeyInit>::new(&block.into()));
         block.zeroize();
-        HmacKey { inner, outer }
+        key
     }
 
     /// A MAC computation with this key.
     pub(crate) fn mac(&self) -> HmacSha256 {
-        HmacSha256 {
-            // The ipad block has been hashed already.
-            inner: Sha256Stream::resume(self.inner, BLOCK_LEN as u64),
-            outer: self.outer,
-        }
+        HmacSha256(self.0.clone())
     }
 
     /// `HMAC(key, data)` in one call.
@@ -83,102 +65,19 @@ impl HmacKey {
     }
 }
 
-impl Drop for HmacKey {
-    fn drop(&mut self) {
-        self.inner.zeroize();
-        self.outer.zeroize();
-    }
-}
-
-/// SHA-256 of a message written in pieces. Zeroized on drop.
-pub(crate) struct Sha256Stream {
-    state: [u32; 8],
-    buf: [u8; BLOCK_LEN],
-    buf_len: usize,
-    hashed: u64,
-}
-
-impl Sha256Stream {
-    /// An empty message.
-    pub(crate) fn new() -> Sha256Stream {
-        Sha256Stream::resume(IV, 0)
-    }
-
-    /// Continues from `state`, after `hashed` bytes (whole blocks).
-    fn resume(state: [u32; 8], hashed: u64) -> Sha256Stream {
-        Sha256Stream {
-            state,
-            buf: [0; BLOCK_LEN],
-            buf_len: 0,
-            hashed,
-        }
-    }
-
-    /// Appends `data` to the message.
-    #[inline]
-    pub(crate) fn update(&mut self, mut data: &[u8]) {
-        self.hashed += data.len() as u64;
-        let room = BLOCK_LEN - self.buf_len;
-        if data.len() < room {
-            // The common case for the small pieces of a canonical request.
-            self.buf[self.buf_len..self.buf_len + data.len()].copy_from_slice(data);
-            self.buf_len += data.len();
-            return;
-        }
-        if self.buf_len > 0 {
-            self.buf[self.buf_len..].copy_from_slice(&data[..room]);
-            compress256(&mut self.state, core::slice::from_ref(&self.buf));
-            self.buf_len = 0;
-            data = &data[room..];
-        }
-        let (blocks, rest) = data.as_chunks::<BLOCK_LEN>();
-        if !blocks.is_empty() {
-            compress256(&mut self.state, blocks);
-        }
-        self.buf[..rest.len()].copy_from_slice(rest);
-        self.buf_len = rest.len();
-    }
-
-    /// The 32-byte digest.
-    pub(crate) fn finalize(mut self) -> [u8; 32] {
-        finish(&mut self.state, &mut self.buf, self.buf_len, self.hashed)
-    }
-}
-
-impl Drop for Sha256Stream {
-    fn drop(&mut self) {
-        self.state.zeroize();
-        self.buf.zeroize();
-    }
-}
-
 /// An HMAC-SHA256 computation in progress. Zeroized on drop.
-pub(crate) struct HmacSha256 {
-    inner: Sha256Stream,
-    outer: [u32; 8],
-}
+pub(crate) struct HmacSha256(Hmac<Sha256>);
 
 impl HmacSha256 {
     /// Appends `data` to the message.
+    #[inline]
     pub(crate) fn update(&mut self, data: &[u8]) {
-        self.inner.update(data);
+        Mac::update(&mut self.0, data);
     }
 
     /// The 32-byte tag.
-    pub(crate) fn finalize(mut self) -> [u8; 32] {
-        let inner = &mut self.inner;
-        let mut digest = finish(
-            &mut inner.state,
-            &mut inner.buf,
-            inner.buf_len,
-            inner.hashed,
-        );
-        // Outer hash: the opad block (already in `outer`), then the inner digest.
-        let mut block = [0u8; BLOCK_LEN];
-        block[..32].copy_from_slice(&digest);
-        let tag = finish(&mut self.outer, &mut block, 32, (BLOCK_LEN + 32) as u64);
-        digest.zeroize();
-        tag
+    pub(crate) fn finalize(self) -> [u8; 32] {
+        self.0.finalize().into_bytes().into()
     }
 }
 
@@ -189,58 +88,13 @@ impl Sink for HmacSha256 {
     }
 }
 
-impl Drop for HmacSha256 {
-    fn drop(&mut self) {
-        self.outer.zeroize();
-    }
-}
-
-/// SHA-256 padding (FIPS 180-4 §5.1.1) of the `buf_len` bytes in `buf`, for a message of
-/// `total_len` bytes; returns the digest. Leaves `buf` zeroed.
-fn finish(
-    state: &mut [u32; 8],
-    buf: &mut [u8; BLOCK_LEN],
-    buf_len: usize,
-    total_len: u64,
-) -> [u8; 32] {
-    buf[buf_len] = 0x80;
-    buf[buf_len + 1..].fill(0);
-    if buf_len + 1 > BLOCK_LEN - 8 {
-        compress256(state, core::slice::from_ref(buf));
-        buf.fill(0);
-    }
-    buf[BLOCK_LEN - 8..].copy_from_slice(&(total_len * 8).to_be_bytes());
-    compress256(state, core::slice::from_ref(buf));
-    buf.zeroize();
-    let mut out = [0u8; 32];
-    for (chunk, word) in out.chunks_exact_mut(4).zip(state.iter()) {
-        chunk.copy_from_slice(&word.to_be_bytes());
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hmac::{Hmac, KeyInit, Mac};
-    use sha2::{Digest, Sha256};
-
-    #[test]
-    fn sha256_stream_matches_sha2_for_every_length_and_split() {
-        let data: [u8; 300] = core::array::from_fn(|i| (i * 13 + 5) as u8);
-        for len in 0..data.len() {
-            let expected: [u8; 32] = Sha256::digest(&data[..len]).into();
-            let mut hash = Sha256Stream::new();
-            for piece in data[..len].chunks(1 + len % 17) {
-                hash.update(piece);
-            }
-            assert_eq!(hash.finalize(), expected, "len {len} streamed");
-        }
-    }
 
     fn reference(key: &[u8], data: &[u8]) -> [u8; 32] {
         let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).unwrap();
-        mac.update(data);
+        Mac::update(&mut mac, data);
         mac.finalize().into_bytes().into()
     }
 
@@ -271,19 +125,19 @@ mod tests {
     }
 
     #[test]
-    fn matches_the_hmac_crate_for_every_length_and_split() {
+    fn split_keys_and_streamed_messages_match_one_shot_hmac() {
         let data: [u8; 300] = core::array::from_fn(|i| (i * 7 + 3) as u8);
         for key_len in [0usize, 1, 32, 63, 64, 65, 200] {
             let key = &data[..key_len];
             let hmac_key = HmacKey::new(&[&key[..key_len / 2], &key[key_len / 2..]]);
-            for len in 0..data.len() {
+            for len in [0usize, 1, 55, 56, 63, 64, 65, 128, 299] {
                 let expected = reference(key, &data[..len]);
                 assert_eq!(
                     hmac_key.sign(&data[..len]),
                     expected,
                     "key {key_len} len {len}"
                 );
-                // Streamed in uneven pieces.
+                // Streamed in uneven pieces, from the same cached key.
                 let mut mac = hmac_key.mac();
                 for piece in data[..len].chunks(1 + len % 13) {
                     mac.update(piece);

@@ -69,13 +69,13 @@ impl ContainerProvider {
         if let Some(relative) = self.env.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") {
             let relative = relative.trim();
             if !relative.starts_with('/') {
-                return Err(ProviderError::Failed(
+                return Err(ProviderError::Misconfigured(
                     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI must start with '/'".into(),
                 ));
             }
             let base = self.relative_base.trim_end_matches('/');
             return HttpUrl::parse(&format!("{base}{relative}")).map_err(|e| {
-                ProviderError::Failed(format!(
+                ProviderError::Misconfigured(format!(
                     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI does not make a valid url ({e})"
                 ))
             });
@@ -88,12 +88,12 @@ impl ContainerProvider {
             ));
         };
         let url = HttpUrl::parse(&full).map_err(|e| {
-            ProviderError::Failed(format!(
+            ProviderError::Misconfigured(format!(
                 "AWS_CONTAINER_CREDENTIALS_FULL_URI is not a valid url ({e})"
             ))
         })?;
         if url.scheme == Scheme::Http && !plain_http_allowed(&url.authority) {
-            return Err(ProviderError::Failed(format!(
+            return Err(ProviderError::Misconfigured(format!(
                 "AWS_CONTAINER_CREDENTIALS_FULL_URI uses plain http to {}; use https, or a \
                  loopback or ECS/EKS link-local address",
                 url.authority
@@ -106,9 +106,11 @@ impl ContainerProvider {
         let token = if let Some(file) = self.env.get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE") {
             let path = PathBuf::from(file.trim());
             let text = read_small_file(&path, 16 * 1024)
-                .map_err(|e| ProviderError::Failed(format!("authorization token file: {e}")))?
+                .map_err(|e| {
+                    ProviderError::Misconfigured(format!("authorization token file: {e}"))
+                })?
                 .ok_or_else(|| {
-                    ProviderError::Failed(format!(
+                    ProviderError::Misconfigured(format!(
                         "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE {} does not exist",
                         path.display()
                     ))
@@ -120,14 +122,16 @@ impl ContainerProvider {
                 .map(|t| Zeroizing::new(t.trim().to_owned()))
         };
         match token {
-            Some(t) if t.is_empty() => Err(ProviderError::Failed(
+            Some(t) if t.is_empty() => Err(ProviderError::Misconfigured(
                 "the container authorization token is empty".into(),
             )),
-            Some(t) if t.bytes().any(|b| b.is_ascii_control()) => Err(ProviderError::Failed(
-                "the container authorization token contains control characters (a line \
+            Some(t) if t.bytes().any(|b| b.is_ascii_control()) => {
+                Err(ProviderError::Misconfigured(
+                    "the container authorization token contains control characters (a line \
                  break?); fix the token or its file"
-                    .into(),
-            )),
+                        .into(),
+                ))
+            }
             other => Ok(other),
         }
     }
@@ -173,11 +177,11 @@ impl CredentialSource for ContainerProvider {
         };
         let origin = format!("{}://{}", url.scheme.as_str(), url.authority);
         let response = self.fetch(&request).map_err(|e| {
-            ProviderError::Failed(format!("credential endpoint not reachable: {e}"))
+            ProviderError::Unreachable(format!("credential endpoint not reachable: {e}"))
         })?;
         if response.status != 200 {
             let detail = error_detail(&response.body);
-            return Err(ProviderError::Failed(format!(
+            return Err(ProviderError::Rejected(format!(
                 "credential endpoint {origin} answered http {}{detail}; check the task role or \
                  pod identity association",
                 response.status
@@ -187,7 +191,7 @@ impl CredentialSource for ContainerProvider {
             &response.body,
             &format!("the answer of credential endpoint {origin}"),
         )
-        .map_err(ProviderError::Failed)
+        .map_err(ProviderError::Malformed)
     }
 }
 
@@ -251,7 +255,7 @@ mod tests {
         let url = p.endpoint().unwrap();
         assert_eq!(url.as_string(), "http://169.254.170.2/v2/credentials/abc");
         let p = provider(&[("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "v2")]);
-        assert!(matches!(p.endpoint(), Err(ProviderError::Failed(_))));
+        assert!(matches!(p.endpoint(), Err(ProviderError::Misconfigured(_))));
     }
 
     #[test]
@@ -275,7 +279,7 @@ mod tests {
         ] {
             let p = provider(&[("AWS_CONTAINER_CREDENTIALS_FULL_URI", bad)]);
             assert!(
-                matches!(p.endpoint(), Err(ProviderError::Failed(_))),
+                matches!(p.endpoint(), Err(ProviderError::Misconfigured(_))),
                 "{bad}"
             );
         }
@@ -288,7 +292,9 @@ mod tests {
             ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "abc\r\nX-Evil: 1"),
         ]);
         let e = p.load(Timestamp(0)).unwrap_err();
-        assert!(matches!(e, ProviderError::Failed(ref r) if r.contains("control characters")));
+        assert!(
+            matches!(e, ProviderError::Misconfigured(ref r) if r.contains("control characters"))
+        );
     }
 
     #[test]

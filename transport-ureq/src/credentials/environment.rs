@@ -47,12 +47,12 @@ impl CredentialSource for EnvironmentProvider {
             (None, None) => Err(ProviderError::NotConfigured(
                 "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set".into(),
             )),
-            (Some(_), None) => Err(ProviderError::Failed(
+            (Some(_), None) => Err(ProviderError::Misconfigured(
                 "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not; set both or unset \
                  both"
                     .into(),
             )),
-            (None, Some(_)) => Err(ProviderError::Failed(
+            (None, Some(_)) => Err(ProviderError::Misconfigured(
                 "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not; set both or unset \
                  both"
                     .into(),
@@ -91,7 +91,7 @@ mod tests {
         let env = EnvLookup::from_pairs([("AWS_ACCESS_KEY_ID", "AKID")]);
         assert!(matches!(
             EnvironmentProvider::new(env).load(Timestamp(0)),
-            Err(ProviderError::Failed(_))
+            Err(ProviderError::Misconfigured(_))
         ));
         let env = EnvLookup::from_pairs([("AWS_ACCESS_KEY_ID", "")]);
         assert!(matches!(

@@ -483,23 +483,29 @@ impl CredentialSource for ImdsProvider {
     }
 
     fn load(&self, _now: Timestamp) -> Result<Credentials, ProviderError> {
-        let classify = |e: ImdsError| {
-            if e.is_unreachable() {
-                ProviderError::NotConfigured(e.to_string())
-            } else {
-                ProviderError::Failed(e.to_string())
+        let classify = |e: ImdsError| match e {
+            e if e.is_unreachable() => ProviderError::NotConfigured(e.to_string()),
+            ImdsError::InvalidEndpoint(_) | ImdsError::V1Disabled(_) => {
+                ProviderError::Misconfigured(e.to_string())
+            }
+            ImdsError::Transport(_) | ImdsError::Timeout(_) | ImdsError::Disabled => {
+                ProviderError::Unreachable(e.to_string())
+            }
+            ImdsError::NotText(_) => ProviderError::Malformed(e.to_string()),
+            ImdsError::TokenForbidden | ImdsError::NotFound(_) | ImdsError::Status { .. } => {
+                ProviderError::Rejected(e.to_string())
             }
         };
         let mut session = self.client.session();
         let listing = session.get(CREDENTIALS_PATH).map_err(|e| match e {
-            ImdsError::NotFound(_) => ProviderError::Failed(
+            ImdsError::NotFound(_) => ProviderError::Rejected(
                 "no iam role is attached to this instance; attach an instance profile".into(),
             ),
             other => classify(other),
         })?;
         let role = listing.lines().map(str::trim).find(|l| !l.is_empty());
         let Some(role) = role else {
-            return Err(ProviderError::Failed(
+            return Err(ProviderError::Rejected(
                 "no iam role is attached to this instance; attach an instance profile".into(),
             ));
         };
@@ -507,7 +513,7 @@ impl CredentialSource for ImdsProvider {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
         if !valid || role.len() > 128 {
-            return Err(ProviderError::Failed(format!(
+            return Err(ProviderError::Malformed(format!(
                 "the metadata service named an invalid role '{}'",
                 short(role)
             )));
@@ -519,7 +525,7 @@ impl CredentialSource for ImdsProvider {
             document.as_bytes(),
             &format!("instance metadata credentials for role {role}"),
         )
-        .map_err(ProviderError::Failed)
+        .map_err(ProviderError::Malformed)
     }
 }
 

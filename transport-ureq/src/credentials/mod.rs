@@ -10,8 +10,8 @@
 //! 6. [`imds`]: the EC2 instance profile over IMDSv2 (IMDSv1 when the token call times out).
 //!
 //! A source that is not set up answers [`ProviderError::NotConfigured`] and the chain moves
-//! on; a source that is set up but broken answers [`ProviderError::Failed`] and the chain stops
-//! there, so a typo in a profile never silently falls through to another identity. When no
+//! on; a source that is set up but broken answers another [`ProviderError`] (misconfigured,
+//! unreachable, rejected, malformed) and the chain stops there, so a typo in a profile never silently falls through to another identity. When no
 //! source supplies credentials, [`ChainError`] names every source and why it gave nothing.
 //!
 //! Credentials are cached and refreshed 5 minutes before they expire; `force_refresh`
@@ -30,7 +30,9 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use kms_seal_core::credentials::{Credentials, CredentialsError, ProvideCredentials};
+use kms_seal_core::credentials::{
+    Credentials, CredentialsError, ProvideCredentials, SourceAttempt, SourceFailure,
+};
 use kms_seal_core::time::Timestamp;
 use zeroize::Zeroizing;
 
@@ -118,16 +120,32 @@ impl fmt::Debug for EnvLookup {
 pub enum ProviderError {
     /// The source is not set up here; the chain tries the next one.
     NotConfigured(String),
-    /// The source is set up but failed; the chain stops and reports this.
-    Failed(String),
+    /// The source is set up but its settings are wrong or incomplete; the chain stops and
+    /// reports this (and each of the variants below).
+    Misconfigured(String),
+    /// The source's service could not be reached or did not answer in time.
+    Unreachable(String),
+    /// The source's service answered with an error.
+    Rejected(String),
+    /// The source's service answered with something that holds no usable credentials.
+    Malformed(String),
 }
 
 impl ProviderError {
     /// The reason, without the variant.
     pub fn reason(&self) -> &str {
         match self {
-            ProviderError::NotConfigured(r) | ProviderError::Failed(r) => r,
+            ProviderError::NotConfigured(r)
+            | ProviderError::Misconfigured(r)
+            | ProviderError::Unreachable(r)
+            | ProviderError::Rejected(r)
+            | ProviderError::Malformed(r) => r,
         }
+    }
+
+    /// Whether the chain stops at this error (the source is set up but failed).
+    pub fn stops_the_chain(&self) -> bool {
+        !matches!(self, ProviderError::NotConfigured(_))
     }
 }
 
@@ -135,7 +153,7 @@ impl fmt::Display for ProviderError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ProviderError::NotConfigured(r) => write!(f, "not configured ({r})"),
-            ProviderError::Failed(r) => write!(f, "failed: {r}"),
+            other => write!(f, "failed: {}", other.reason()),
         }
     }
 }
@@ -150,8 +168,8 @@ pub trait CredentialSource: Send + Sync {
     /// Loads credentials now, without caching (the chain caches).
     ///
     /// # Errors
-    /// [`ProviderError::NotConfigured`] when the source is not set up,
-    /// [`ProviderError::Failed`] when it is but gave nothing usable.
+    /// [`ProviderError::NotConfigured`] when the source is not set up, another
+    /// [`ProviderError`] when it is but gave nothing usable.
     fn load(&self, now: Timestamp) -> Result<Credentials, ProviderError>;
 }
 
@@ -234,37 +252,8 @@ pub struct ChainError {
 
 impl fmt::Display for ChainError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.attempts.last() {
-            Some(last) if matches!(last.error, ProviderError::Failed(_)) => {
-                write!(
-                    f,
-                    "aws credentials from {} failed: {}",
-                    last.provider,
-                    last.error.reason()
-                )?;
-                let before = &self.attempts[..self.attempts.len() - 1];
-                if !before.is_empty() {
-                    f.write_str(" (tried before it: ")?;
-                    for (i, a) in before.iter().enumerate() {
-                        let sep = if i == 0 { "" } else { "; " };
-                        write!(f, "{sep}{}: {}", a.provider, a.error.reason())?;
-                    }
-                    f.write_str(")")?;
-                }
-                Ok(())
-            }
-            _ => {
-                f.write_str("no aws credentials found; tried")?;
-                for (i, a) in self.attempts.iter().enumerate() {
-                    let sep = if i == 0 { " " } else { "; " };
-                    write!(f, "{sep}{}: {}", a.provider, a.error.reason())?;
-                }
-                f.write_str(
-                    "; set access_key/secret_key, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a \
-                     shared credentials profile, or run with an instance or task role",
-                )
-            }
-        }
+        // One text for the native CLI and the seal's errors: the core's.
+        fmt::Display::fmt(&CredentialsError::from(self.clone()), f)
     }
 }
 
@@ -272,7 +261,30 @@ impl std::error::Error for ChainError {}
 
 impl From<ChainError> for CredentialsError {
     fn from(e: ChainError) -> Self {
-        CredentialsError::new(e.to_string())
+        let mut attempts = e.attempts;
+        let attempt = |a: ProviderAttempt| SourceAttempt {
+            source: a.provider,
+            reason: a.error.reason().to_owned(),
+        };
+        let Some(last) = attempts.pop_if(|a| a.error.stops_the_chain()) else {
+            return CredentialsError::NotFound {
+                tried: attempts.into_iter().map(attempt).collect(),
+            };
+        };
+        let tried_before = attempts.into_iter().map(attempt).collect();
+        let failure = SourceFailure {
+            source: last.provider,
+            reason: last.error.reason().to_owned(),
+            tried_before,
+        };
+        match last.error {
+            ProviderError::Unreachable(_) => CredentialsError::Unreachable(failure),
+            ProviderError::Rejected(_) => CredentialsError::Rejected(failure),
+            ProviderError::Malformed(_) => CredentialsError::MalformedResponse(failure),
+            ProviderError::NotConfigured(_) | ProviderError::Misconfigured(_) => {
+                CredentialsError::Misconfigured(failure)
+            }
+        }
     }
 }
 
@@ -394,7 +406,7 @@ impl CredentialChain {
                 Ok(credentials) => return Ok((credentials, source.name())),
                 Err(error) => {
                     log::debug!("credential source {}: {error}", source.name());
-                    let stop = matches!(error, ProviderError::Failed(_));
+                    let stop = error.stops_the_chain();
                     attempts.push(ProviderAttempt {
                         provider: source.name(),
                         error,
@@ -551,7 +563,7 @@ mod tests {
             let mut n = self.calls.lock().unwrap();
             *n += 1;
             if *n > 1 && self.expires == Some(0) {
-                return Err(ProviderError::Failed("down".into()));
+                return Err(ProviderError::Misconfigured("down".into()));
             }
             Ok(Credentials::new(
                 format!("AKID{n}"),
@@ -597,7 +609,10 @@ mod tests {
                 "a",
                 Err(ProviderError::NotConfigured("A unset".into())),
             )),
-            Box::new(Fixed("b", Err(ProviderError::Failed("B broke".into())))),
+            Box::new(Fixed(
+                "b",
+                Err(ProviderError::Misconfigured("B broke".into())),
+            )),
             Box::new(Fixed("c", Ok(Credentials::new("AKIDC", "s", None, None)))),
         ]);
         let e = chain.resolve(Timestamp(1), false).unwrap_err();

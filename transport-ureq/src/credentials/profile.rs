@@ -204,7 +204,7 @@ impl CredentialSource for ProfileProvider {
         let sel = &self.selection;
         let profile = sel
             .load()
-            .map_err(|e| ProviderError::Failed(e.to_string()))?;
+            .map_err(|e| ProviderError::Misconfigured(e.to_string()))?;
         let Some(profile) = profile else {
             let reason = format!(
                 "profile '{}' not found in {}",
@@ -212,7 +212,7 @@ impl CredentialSource for ProfileProvider {
                 sel.files_description()
             );
             return Err(if sel.explicit {
-                ProviderError::Failed(format!(
+                ProviderError::Misconfigured(format!(
                     "{reason}; check shared_creds_profile / AWS_PROFILE"
                 ))
             } else {
@@ -231,7 +231,7 @@ impl CredentialSource for ProfileProvider {
                     .map(str::to_owned),
                 None,
             )),
-            (Some(_), None) | (None, Some(_)) => Err(ProviderError::Failed(format!(
+            (Some(_), None) | (None, Some(_)) => Err(ProviderError::Misconfigured(format!(
                 "profile '{}' has only one of aws_access_key_id and aws_secret_access_key; set \
                  both",
                 sel.name
@@ -257,7 +257,7 @@ impl CredentialSource for ProfileProvider {
                     ),
                 };
                 Err(if sel.explicit {
-                    ProviderError::Failed(reason)
+                    ProviderError::Misconfigured(reason)
                 } else {
                     ProviderError::NotConfigured(reason)
                 })

@@ -50,16 +50,16 @@ impl CredentialSource for StaticProvider {
                 self.session_token.as_ref().map(|t| t.trim().to_owned()),
                 None,
             )),
-            (None, None) if self.session_token.is_some() => Err(ProviderError::Failed(
+            (None, None) if self.session_token.is_some() => Err(ProviderError::Misconfigured(
                 "session_token is set without access_key and secret_key; set all three".into(),
             )),
             (None, None) => Err(ProviderError::NotConfigured(
                 "access_key and secret_key are not set".into(),
             )),
-            (Some(_), None) => Err(ProviderError::Failed(
+            (Some(_), None) => Err(ProviderError::Misconfigured(
                 "access_key is set but secret_key is not; set both or neither".into(),
             )),
-            (None, Some(_)) => Err(ProviderError::Failed(
+            (None, Some(_)) => Err(ProviderError::Misconfigured(
                 "secret_key is set but access_key is not; set both or neither".into(),
             )),
         }
@@ -89,11 +89,13 @@ mod tests {
         let e = StaticProvider::new(Some("AKID".into()), None, None)
             .load(Timestamp(0))
             .unwrap_err();
-        assert!(matches!(e, ProviderError::Failed(ref r) if r.contains("secret_key")));
+        assert!(matches!(e, ProviderError::Misconfigured(ref r) if r.contains("secret_key")));
         let e = StaticProvider::new(None, z("s"), None)
             .load(Timestamp(0))
             .unwrap_err();
-        assert!(matches!(e, ProviderError::Failed(ref r) if r.contains("access_key is not")));
+        assert!(
+            matches!(e, ProviderError::Misconfigured(ref r) if r.contains("access_key is not"))
+        );
     }
 
     #[test]

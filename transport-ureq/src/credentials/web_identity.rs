@@ -100,7 +100,7 @@ impl WebIdentityProvider {
         } else {
             first
         };
-        result.map_err(|e| ProviderError::Failed(format!("sts not reachable: {e}")))
+        result.map_err(|e| ProviderError::Unreachable(format!("sts not reachable: {e}")))
     }
 }
 
@@ -120,14 +120,14 @@ impl CredentialSource for WebIdentityProvider {
                 ));
             }
             (Some(_), None) => {
-                return Err(ProviderError::Failed(
+                return Err(ProviderError::Misconfigured(
                     "a role arn is set but no web identity token file; set \
                      web_identity_token_file or AWS_WEB_IDENTITY_TOKEN_FILE"
                         .into(),
                 ));
             }
             (None, Some(_)) => {
-                return Err(ProviderError::Failed(
+                return Err(ProviderError::Misconfigured(
                     "a web identity token file is set but no role arn; set role_arn or \
                      AWS_ROLE_ARN"
                         .into(),
@@ -135,23 +135,23 @@ impl CredentialSource for WebIdentityProvider {
             }
         };
         let endpoint = self.endpoint.as_ref().map_err(|e| {
-            ProviderError::Failed(format!("the sts endpoint is not a valid url ({e})"))
+            ProviderError::Misconfigured(format!("the sts endpoint is not a valid url ({e})"))
         })?;
         let transport = self
             .transport
             .as_ref()
-            .map_err(|e| ProviderError::Failed(e.to_string()))?;
+            .map_err(|e| ProviderError::Misconfigured(e.to_string()))?;
         let token = read_small_file(token_file, MAX_TOKEN_BYTES)
-            .map_err(|e| ProviderError::Failed(format!("web identity token: {e}")))?
+            .map_err(|e| ProviderError::Misconfigured(format!("web identity token: {e}")))?
             .ok_or_else(|| {
-                ProviderError::Failed(format!(
+                ProviderError::Misconfigured(format!(
                     "web identity token file {} does not exist",
                     token_file.display()
                 ))
             })?;
         let token = token.trim();
         if token.is_empty() {
-            return Err(ProviderError::Failed(format!(
+            return Err(ProviderError::Misconfigured(format!(
                 "web identity token file {} is empty",
                 token_file.display()
             )));
@@ -191,15 +191,16 @@ impl CredentialSource for WebIdentityProvider {
             let message = xml_text(&response.body, "Message")
                 .map(|m| format!(": {}", short(&m)))
                 .unwrap_or_default();
-            return Err(ProviderError::Failed(format!(
+            return Err(ProviderError::Rejected(format!(
                 "sts AssumeRoleWithWebIdentity for {role_arn} answered http {} {}{message}; check \
                  the role's trust policy and the token",
                 response.status,
                 short(&code)
             )));
         }
-        parse_credentials(&response.body)
-            .map_err(|e| ProviderError::Failed(format!("sts AssumeRoleWithWebIdentity answer {e}")))
+        parse_credentials(&response.body).map_err(|e| {
+            ProviderError::Malformed(format!("sts AssumeRoleWithWebIdentity answer {e}"))
+        })
     }
 }
 
@@ -499,7 +500,7 @@ mod tests {
         let p = WebIdentityProvider::new(&ChainConfig::default(), env);
         assert!(matches!(
             p.load(Timestamp(0)),
-            Err(ProviderError::Failed(_))
+            Err(ProviderError::Misconfigured(_))
         ));
         let p =
             WebIdentityProvider::new(&ChainConfig::default(), EnvLookup::from_pairs([("X", "1")]));

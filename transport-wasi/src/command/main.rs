@@ -43,7 +43,7 @@ mod runtime;
     dead_code,
     reason = "shared with the plugin library; not every item is used here"
 )]
-#[path = "../transport.rs"]
+#[path = "../transport/mod.rs"]
 mod transport;
 mod wasi_io;
 #[allow(
