@@ -1,0 +1,5 @@
+# disabled = false (HCL bool): the stanza is enabled and seals.
+seal "awskms" {
+  kms_key_id = "alias/vault-unseal"
+  disabled   = false
+}

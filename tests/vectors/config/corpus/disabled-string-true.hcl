@@ -1,0 +1,5 @@
+# The only awskms stanza has disabled = "true" (string): nothing enabled to seal with.
+seal "awskms" {
+  kms_key_id = "alias/vault-unseal"
+  disabled   = "true"
+}

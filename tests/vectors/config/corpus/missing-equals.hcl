@@ -1,0 +1,4 @@
+# An attribute without "=" (kms_key_id "alias/vault-unseal"): a syntax error.
+seal "awskms" {
+  kms_key_id "alias/vault-unseal"
+}
