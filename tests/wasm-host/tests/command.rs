@@ -184,8 +184,8 @@ fn usage_and_configuration_errors() {
     for (args, expect) in [
         (vec![], "missing command"),
         (vec!["frobnicate"], "unknown command"),
-        (vec!["rewrap", "file"], "native"),
-        (vec!["encrypt"], "kms_key_id"),
+        (vec!["rewrap", "file"], "no seal configuration"),
+        (vec!["encrypt"], "VAULT_AWSKMS_SEAL_KEY_ID"),
     ] {
         let out = run_command(&CommandRun {
             args: args.clone(),

@@ -90,6 +90,7 @@ fn native_and_component_read_every_corpus_file_alike() {
             env: env.clone(),
             stdin: PLAINTEXT.to_vec(),
             preopen: Some(dir.to_path_buf()),
+            ..CommandRun::default()
         })
         .map(|out| Outcome::of(&bin, out));
         match (native, component) {
