@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every check and test of kms-seal: formatting, clippy per package, docs, the no_std builds,
-# all tests (inside a network namespace with only loopback, so nothing can reach a real AWS or
-# instance-metadata address), the benchmarks' build, the static binary's size, the WASI
-# components (sizes and host tests) and the fuzz corpora (plus short ASan runs on nightly).
+# all tests and the WASI crate's unit tests on the host (inside a network namespace with only
+# loopback, so nothing can reach a real AWS or instance-metadata address), the benchmarks' build,
+# the static binary's size, the WASI components (sizes and host tests) and the fuzz corpora (plus
+# short ASan runs on nightly).
 #
 # Usage: scripts/test.sh            (what CI runs)
 set -euo pipefail
@@ -36,13 +37,17 @@ cargo build -p kms-seal-core --no-default-features --features alloc --target thu
 # The one loader and CLI are no_std + alloc too (the WASI components need it).
 cargo build -p kms-seal-cli --target thumbv7em-none-eabihf
 
-# The WASI crate only makes sense for wasm32-wasip2 (its `kms-seal` command would also
-# collide with the native binary in target/debug); scripts/wasm.sh builds and tests it.
+# The WASI crate's components only make sense for wasm32-wasip2 (its `kms-seal` command would
+# also collide with the native binary in target/debug); scripts/wasm.sh builds and tests them.
+# Its unit tests run on the host: `--lib --bins` builds only test harnesses (hashed names in
+# target/debug/deps), so nothing collides with the native `kms-seal`.
 native=(--workspace --exclude kms-seal-wasi)
+wasi_unit=(-p kms-seal-wasi --lib --bins)
 
 step "build the CLI, tests and benches"
 cargo build -p kms-seal-ureq --bin kms-seal
 cargo test "${native[@]}" --no-run
+cargo test "${wasi_unit[@]}" --no-run
 cargo bench -p kms-seal-tests --no-run
 
 step "run all tests with only loopback networking"
@@ -57,6 +62,7 @@ run_isolated() {
   fi
 }
 run_isolated cargo test "${native[@]}" --offline
+run_isolated cargo test "${wasi_unit[@]}" --offline
 
 step "static musl binary (release-small)"
 cargo build --profile release-small --target x86_64-unknown-linux-musl -p kms-seal-ureq --bin kms-seal

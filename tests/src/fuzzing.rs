@@ -65,7 +65,7 @@ pub fn sigv4_differential(data: &[u8]) {
 }
 
 /// One signing problem, signed by both signers: built from fuzzer bytes here and by proptest
-/// strategies in `tests/sigv4_differential.rs`.
+/// strategies in `tests/sigv4/differential.rs`.
 #[derive(Debug, Clone)]
 pub struct SigningCase {
     /// The request method.

@@ -7,7 +7,7 @@ use kms_seal_core::envelope::{
 };
 use serde_json::Value;
 
-const VECTORS: &str = include_str!("../vectors/envelope/vectors.json");
+const VECTORS: &str = include_str!("../../vectors/envelope/vectors.json");
 
 fn vectors() -> Vec<Value> {
     let doc: Value = serde_json::from_str(VECTORS).expect("vectors.json is JSON");

@@ -8,7 +8,7 @@
 //! - Responses: bodies written by serde_json from generated values must parse back to those
 //!   values, including with unknown fields and members in any order.
 //!
-//! (The envelope's protobuf messages have their round trips in `envelope_proptest.rs`.)
+//! (The envelope's protobuf messages have their round trips in `envelope/properties.rs`.)
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
