@@ -2,7 +2,7 @@
 //! strings, heredocs, numbers, booleans, lists and objects, and `#`, `//` and `/* */` comments.
 //!
 //! Only `seal` blocks are kept; every other block and attribute (`storage`, `listener`, `ui`,
-//! ...) is read and skipped. The reader is tested against hcl-rs (`tests/hcl_oracle.rs` and
+//! ...) is read and skipped. The reader is tested against hcl-rs (`tests/tests/config/hcl_oracle.rs` and
 //! the `vault_config` fuzz target): on the files hcl-rs accepts it finds the same seal stanzas
 //! with the same values.
 
