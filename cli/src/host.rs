@@ -117,11 +117,7 @@ pub trait Host {
     ///
     /// # Errors
     /// A one-line message naming the setting to fix (a configuration error, exit class 2).
-    fn build_seal(
-        &mut self,
-        config: &AwsKmsSealConfig,
-        verbosity: u8,
-    ) -> Result<HostSeal<Self>, String>;
+    fn build_seal(&mut self, config: &AwsKmsSealConfig) -> Result<HostSeal<Self>, String>;
 
     /// The value of an environment variable.
     fn env(&self, name: &str) -> Option<String>;

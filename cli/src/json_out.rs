@@ -148,12 +148,12 @@ mod tests {
             ),
             ("e", Json::Object(&[])),
             ("f", Json::Array(&[])),
-            ("g", Json::Millis(3_142)),
+            ("g", Json::Millis(3_125)),
             ("h", Json::Millis(1)),
         ]);
         let expected = serde_json::json!({
             "a": null, "b": true, "c": [1, "a\"b\\c\n\u{1}é"],
-            "d": {"x": 12.0, "y": 0.25}, "e": {}, "f": [], "g": 3.142, "h": 0.001,
+            "d": {"x": 12.0, "y": 0.25}, "e": {}, "f": [], "g": 3.125, "h": 0.001,
         });
         assert_eq!(
             value.pretty(),

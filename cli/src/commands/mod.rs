@@ -84,9 +84,7 @@ fn open_seal<H: Host>(host: &mut H, args: &Args) -> Result<HostSeal<H>, Failure>
             crate::one_line(unknown)
         ));
     }
-    let seal = host
-        .build_seal(&config, args.verbose)
-        .map_err(Failure::Config)?;
+    let seal = host.build_seal(&config).map_err(Failure::Config)?;
     if args.verbose > 0 {
         let settings = seal.settings();
         host.write_stderr(&format!(

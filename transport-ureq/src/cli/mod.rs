@@ -101,11 +101,7 @@ impl Host for NativeHost {
     type Credentials = CredentialChain;
     type Runtime = StdRuntime;
 
-    fn build_seal(
-        &mut self,
-        config: &AwsKmsSealConfig,
-        _verbosity: u8,
-    ) -> Result<HostSeal<Self>, String> {
+    fn build_seal(&mut self, config: &AwsKmsSealConfig) -> Result<HostSeal<Self>, String> {
         let BuiltSeal { seal, region } =
             build_seal(config, self.env.clone()).map_err(|e| e.to_string())?;
         log::info!("region {} (from {})", region.name, region.source);

@@ -123,11 +123,7 @@ impl Host for WasiHost {
     type Credentials = Credentials;
     type Runtime = WasiRuntime;
 
-    fn build_seal(
-        &mut self,
-        config: &AwsKmsSealConfig,
-        _verbosity: u8,
-    ) -> Result<HostSeal<Self>, String> {
+    fn build_seal(&mut self, config: &AwsKmsSealConfig) -> Result<HostSeal<Self>, String> {
         WasiSeal::from_config(config, &self.env)
             .map(WasiSeal::into_seal)
             .map_err(|e| alloc::string::ToString::to_string(&e))
