@@ -10,7 +10,7 @@
 //!
 //! Strict RFC 8259: invalid UTF-8, raw control characters in strings, bad escapes and lone
 //! surrogates, malformed numbers, unterminated input and trailing bytes after the document are
-//! errors, and so is nesting deeper than [`MAX_JSON_DEPTH`](super::MAX_JSON_DEPTH). Nothing
+//! errors, and so is nesting deeper than [`MAX_JSON_DEPTH`]. Nothing
 //! here recurses except through nested objects and arrays, which that limit bounds.
 
 use alloc::borrow::Cow;
