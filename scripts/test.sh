@@ -46,6 +46,7 @@ wasi_unit=(-p kms-seal-wasi --lib --bins)
 
 step "build the CLI, tests and benches"
 cargo build -p kms-seal-ureq --bin kms-seal
+cargo build -p kms-seal-openbao --bin openbao-plugin-kms-awskms
 cargo test "${native[@]}" --no-run
 cargo test "${wasi_unit[@]}" --no-run
 cargo bench -p kms-seal-tests --no-run
@@ -61,6 +62,8 @@ run_isolated() {
     "$@"
   fi
 }
+# This includes plugin-openbao/tests/openbao_e2e.rs: the real OpenBao server (bao from
+# setup.sh) auto-unsealing through the debug plugin against moto, under a minute.
 run_isolated cargo test "${native[@]}" --offline
 run_isolated cargo test "${wasi_unit[@]}" --offline
 
@@ -73,6 +76,14 @@ if [ "$size" -gt 2500000 ]; then
   echo "error: static binary is larger than 2.5 MB" >&2
   exit 1
 fi
+
+step "OpenBao end-to-end test with the shipped static plugin"
+# The scenarios of the test run above again, with the release-small musl binary (panic=abort,
+# LTO, stripped) that operators install rather than the debug build.
+cargo build --profile release-small --target x86_64-unknown-linux-musl -p kms-seal-openbao --bin openbao-plugin-kms-awskms
+static_plugin=${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-musl/release-small/openbao-plugin-kms-awskms
+case $static_plugin in /*) ;; *) static_plugin=$root/$static_plugin ;; esac
+run_isolated env OPENBAO_PLUGIN_BIN="$static_plugin" cargo test -p kms-seal-openbao --test openbao_e2e --offline
 
 step "WASI components: build, size budgets, wasmtime host tests against moto"
 scripts/wasm.sh
