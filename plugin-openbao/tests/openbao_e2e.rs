@@ -177,6 +177,14 @@ fn openbao_auto_unseals_through_the_plugin() {
         "{}",
         bao.failure(&format!("unexpected reason for staying sealed: {reason}"))
     );
+    let endpoint = proxy.url();
+    assert!(
+        reason.contains(endpoint.trim_start_matches("http://")),
+        "{}",
+        bao.failure(&format!(
+            "the reason for staying sealed does not name the KMS endpoint {endpoint}: {reason}"
+        ))
+    );
     step(&format!("e: KMS off: bao sealed, logs: {reason}"));
     let before = proxy.connections();
     proxy.set_enabled(true);

@@ -618,7 +618,9 @@ impl Drop for Bao {
 /// When neither exists, saying how to install it.
 pub fn bao_bin() -> PathBuf {
     if let Some(p) = std::env::var_os("BAO_BIN") {
-        return PathBuf::from(p);
+        let p = PathBuf::from(p);
+        assert!(p.is_file(), "BAO_BIN={} does not exist", p.display());
+        return p;
     }
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
     let out = Command::new(&python)
