@@ -33,3 +33,22 @@ fn round_trip<M: Message + Default + PartialEq>(data: &[u8]) -> Option<M> {
     assert!(again == message, "round trip changed the value");
     Some(message)
 }
+
+#[cfg(test)]
+mod tests {
+    /// The committed seeds of the `openbao_requests` fuzz target replay on stable too.
+    #[test]
+    fn seed_corpus_replays() {
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fuzz/corpus/openbao_requests"
+        );
+        let mut seeds = 0;
+        for entry in std::fs::read_dir(dir).expect("the seed corpus is committed") {
+            let data = std::fs::read(entry.expect("entry").path()).expect("seed");
+            super::wrapper_requests(&data);
+            seeds += 1;
+        }
+        assert!(seeds >= 5, "{seeds} seeds in {dir}");
+    }
+}

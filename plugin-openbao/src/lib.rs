@@ -40,6 +40,9 @@ use crate::wrapper::Wrappers;
 /// The plugin process: checks the host's contract, prints the handshake line, serves until
 /// SIGTERM or Shutdown. Exit status 1 when it cannot start.
 pub fn main() -> ExitCode {
+    // One TLS provider for the socket and for KMS: ureq takes the process-wide default (the
+    // crate is built without ureq's ring). Only fails if one is installed already.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let env = EnvLookup::process();
     let contract = match HostContract::from_env(&|name| env.get(name)) {
         Ok(contract) => contract,

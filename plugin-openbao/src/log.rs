@@ -49,7 +49,6 @@ pub fn line(level: Level, message: &str, fields: &[(&str, &str)], now: SystemTim
     object.insert("@level".into(), level.as_str().into());
     object.insert("@message".into(), message.into());
     object.insert("@timestamp".into(), timestamp(now).into());
-    object.insert("@module".into(), "awskms".into());
     let mut line = serde_json::Value::Object(object).to_string();
     line.push('\n');
     line

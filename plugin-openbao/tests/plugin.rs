@@ -32,7 +32,14 @@ use kms_seal_ureq::credentials::EnvLookup;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use tonic::Code;
 
-const BIN: &str = env!("CARGO_BIN_EXE_openbao-plugin-kms-awskms");
+/// The plugin under test: `KMS_SEAL_OPENBAO_BIN` (for example the static musl build, whose
+/// ureq has no ring provider of its own) or this build's binary.
+fn plugin_bin() -> PathBuf {
+    std::env::var_os("KMS_SEAL_OPENBAO_BIN").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_openbao-plugin-kms-awskms")),
+        PathBuf::from,
+    )
+}
 const COOKIE: (&str, &str) = ("OPENBAO_KMS_PLUGIN", "39704a18-7da7-4bda-9a2d-f7c488d70328");
 
 // ---------------------------------------------------------------------------------------------
@@ -116,7 +123,7 @@ impl Plugin {
     fn start(client: &Identity) -> Plugin {
         let dir = TempDir::new("run");
         let env = plugin_env(&dir.0, &client.pem);
-        let mut child = Command::new(BIN)
+        let mut child = Command::new(plugin_bin())
             .env_clear()
             .envs(env)
             .stdin(Stdio::null())
@@ -442,7 +449,7 @@ fn refuses_to_run_without_openbao() {
         .into_iter()
         .filter(|(k, _)| k != COOKIE.0)
         .collect();
-    let out = Command::new(BIN)
+    let out = Command::new(plugin_bin())
         .env_clear()
         .envs(env)
         .output()
@@ -462,7 +469,7 @@ fn refuses_to_run_without_openbao() {
             }
         })
         .collect();
-    let out = Command::new(BIN)
+    let out = Command::new(plugin_bin())
         .env_clear()
         .envs(env)
         .output()
@@ -768,4 +775,65 @@ fn encrypt_and_decrypt_against_moto_interoperate_with_the_cli_and_the_core() {
     let stderr = plugin.stderr();
     assert!(!stderr.contains(&moto.secret_access_key), "{stderr}");
     assert!(!stderr.contains("cm9vdCBrZXk"), "{stderr}");
+}
+
+/// KMS over https goes through the process-wide provider the plugin installs (its static build
+/// links no other): the handshake with an untrusted KMS certificate is attempted and fails as
+/// a tls error naming the endpoint, and the plugin keeps serving.
+#[test]
+fn https_kms_endpoint_uses_the_plugins_tls_provider() {
+    let client = go_plugin_client_identity();
+    let plugin = Plugin::start(&client);
+    runtime().block_on(async {
+        let kms = go_plugin_client_identity();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![kms.der.clone()],
+            PrivateKeyDer::Pkcs8(kms.key.clone_key()),
+        )
+        .expect("server config");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let hellos = Arc::new(Mutex::new(0u32));
+        let seen = hellos.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                *seen.lock().expect("count") += 1;
+                let _ = acceptor.accept(stream).await;
+            }
+        });
+        let endpoint = format!("https://127.0.0.1:{port}");
+        let c = plugin.connect(Some(&client)).await.expect("connect");
+        let id = c
+            .set_config(&[
+                ("kms_key_id", "alias/vault"),
+                ("region", "us-east-1"),
+                ("endpoint", &endpoint),
+                ("access_key", "AKIDEXAMPLE"),
+                ("secret_key", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+            ])
+            .await
+            .expect("config")
+            .wrapper_id;
+        let e = c
+            .encrypt(&id, b"x", b"")
+            .await
+            .expect_err("untrusted kms certificate");
+        assert_eq!(e.code(), Code::Unknown);
+        assert!(e.message().contains(&endpoint), "{}", e.message());
+        assert!(e.message().contains("tls"), "{}", e.message());
+        assert!(
+            *hellos.lock().expect("count") >= 1,
+            "no tls connection reached the endpoint"
+        );
+        assert_eq!(c.health().await.expect("still serving").status, 1);
+    });
 }
