@@ -68,7 +68,7 @@ fn run(contract: HostContract, env: EnvLookup) -> Result<(), String> {
         .enable_time()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
         let signals = server::Signals::install()
             .map_err(|e| format!("cannot install signal handlers: {e}"))?;
         let (listener, socket) = bind(&contract)?;
@@ -84,8 +84,15 @@ fn run(contract: HostContract, env: EnvLookup) -> Result<(), String> {
         server::serve(listener, socket.clone(), acceptor, wrappers, signals).await;
         let _ = std::fs::remove_file(&socket);
         Ok(())
-    })
+    });
+    // A KMS call still running on a blocking thread must not hold up the exit (OpenBao kills
+    // the process 2 s after Shutdown).
+    runtime.shutdown_timeout(EXIT_GRACE);
+    result
 }
+
+/// How long the exit waits for KMS calls still in flight.
+const EXIT_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Binds a fresh socket in the contract's directory (a few tries on a name clash).
 fn bind(contract: &HostContract) -> Result<(tokio::net::UnixListener, std::path::PathBuf), String> {

@@ -837,3 +837,45 @@ fn https_kms_endpoint_uses_the_plugins_tls_provider() {
         assert_eq!(c.health().await.expect("still serving").status, 1);
     });
 }
+
+/// OpenBao kills the plugin 2 s after asking it to stop: a KMS call that hangs (a black-holed
+/// endpoint) must not hold up a clean exit on SIGTERM.
+#[test]
+fn exits_promptly_while_a_kms_call_hangs() {
+    let hole = kms_seal_tests::moto::StubServer::black_hole();
+    let client = go_plugin_client_identity();
+    let mut plugin = Plugin::start(&client);
+    let endpoint = hole.url();
+    let signalled = runtime().block_on(async {
+        let c = plugin.connect(Some(&client)).await.expect("connect");
+        let id = c
+            .set_config(&[
+                ("kms_key_id", "alias/vault"),
+                ("endpoint", &endpoint),
+                ("access_key", "AKIDEXAMPLE"),
+                ("secret_key", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+            ])
+            .await
+            .expect("config")
+            .wrapper_id;
+        let call = c.encrypt(&id, b"x", b"");
+        tokio::pin!(call);
+        tokio::select! {
+            r = &mut call => panic!("the black hole answered: {r:?}"),
+            () = tokio::time::sleep(Duration::from_millis(300)) => {}
+        }
+        assert!(
+            !hole.requests().is_empty(),
+            "the Encrypt call reached the endpoint"
+        );
+        plugin.signal("TERM");
+        let signalled = Instant::now();
+        let _ = tokio::time::timeout(Duration::from_secs(3), call).await;
+        signalled
+    });
+    let status = plugin
+        .wait_exit(Duration::from_secs(2).saturating_sub(signalled.elapsed()))
+        .expect("exits within OpenBao's 2 s");
+    assert!(status.success(), "{status:?}; {}", plugin.stderr());
+    assert!(!plugin.socket.exists(), "socket removed");
+}
