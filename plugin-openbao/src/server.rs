@@ -28,6 +28,10 @@ use crate::wrapper::Wrappers;
 
 /// How long in-flight calls may take to finish once shutdown was asked for.
 const DRAIN: Duration = Duration::from_secs(1);
+/// How long a client may take to complete the TLS handshake.
+const TLS_HANDSHAKE: Duration = Duration::from_secs(10);
+/// Pause after a failed accept.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// The signal that stops the plugin. Install it before the handshake line is printed: the
 /// host may signal its process group as soon as it has read the line.
@@ -71,8 +75,14 @@ pub async fn serve(
                 Ok((stream, _)) => {
                     connections.spawn(connection(stream, tls.clone(), state.clone()));
                 }
-                Err(e) => log(Level::Error, &format!("accepting a connection failed: {e}"), &[]),
+                Err(e) => {
+                    log(Level::Error, &format!("accepting a connection failed: {e}"), &[]);
+                    // Out of descriptors, say: do not spin.
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                }
             },
+            // Reap finished connections, so a client that reconnects often costs nothing.
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
             _ = terminate.recv() => {
                 log(Level::Info, "SIGTERM: shutting down", &[]);
                 break;
@@ -98,9 +108,17 @@ struct State {
 }
 
 async fn connection(stream: tokio::net::UnixStream, tls: TlsAcceptor, state: Arc<State>) {
-    let stream = match tls.accept(stream).await {
-        Ok(stream) => stream,
-        Err(e) => {
+    let stream = match tokio::time::timeout(TLS_HANDSHAKE, tls.accept(stream)).await {
+        Ok(Ok(stream)) => stream,
+        Err(_) => {
+            log(
+                Level::Warn,
+                "refused a connection: no tls handshake within 10 s",
+                &[],
+            );
+            return;
+        }
+        Ok(Err(e)) => {
             log(
                 Level::Warn,
                 &format!("refused a connection: tls handshake failed: {e}"),
