@@ -20,6 +20,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use kms_seal_core::config::AwsKmsSealConfig;
+use kms_seal_core::envelope::aead::{self, DataKey, Iv};
 use kms_seal_core::envelope::{BlobInfo, Mechanism};
 use kms_seal_openbao::proto::{
     DecryptRequest, DecryptResponse, Empty, EncryptRequest, EncryptResponse, HealthCheckRequest,
@@ -752,6 +753,30 @@ fn encrypt_and_decrypt_against_moto_interoperate_with_the_cli_and_the_core() {
             .seal
             .decrypt(&BlobInfo::decode(&plugin_blob).expect("blob"), None)
             .expect("core opens the plugin's blob");
+        assert_eq!(opened.as_slice(), plaintext);
+
+        // Mechanism 0 (old Vault data: a KMS ciphertext of the value itself). The wrapped key
+        // of a plugin blob is exactly that, of its data key: Decrypt it as a mechanism-0
+        // blob, and the key it returns must open the envelope.
+        let wrapped = info
+            .key_info
+            .as_ref()
+            .expect("key info")
+            .wrapped_key
+            .clone();
+        let mechanism_0 = BlobInfo {
+            ciphertext: wrapped,
+            ..BlobInfo::default()
+        };
+        assert_eq!(mechanism_0.mechanism(), Mechanism::AwsKmsEncrypt);
+        let data_key = c
+            .decrypt(&id, &mechanism_0.encode(), b"")
+            .await
+            .expect("mechanism 0 decrypts");
+        let data_key = DataKey::from_slice(&data_key).expect("32-byte data key");
+        let iv = Iv::from_slice(&info.iv).expect("iv");
+        let opened = aead::open(&data_key, &iv, &info.ciphertext, Some(aad.as_bytes()))
+            .expect("the mechanism-0 plaintext is the envelope's data key");
         assert_eq!(opened.as_slice(), plaintext);
 
         // Wrong credentials: one line naming the key, no secret.
