@@ -97,7 +97,7 @@ step "OpenBao end-to-end test with the shipped static plugin"
 cargo build --profile release-small --target x86_64-unknown-linux-musl -p kms-seal-openbao --bin openbao-plugin-kms-awskms
 static_plugin=${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-musl/release-small/openbao-plugin-kms-awskms
 case $static_plugin in /*) ;; *) static_plugin=$root/$static_plugin ;; esac
-run_isolated env OPENBAO_PLUGIN_BIN="$static_plugin" cargo test -p kms-seal-openbao --test openbao_e2e --offline
+run_isolated env OPENBAO_PLUGIN_BIN="$static_plugin" cargo test -p kms-seal-openbao --test openbao_e2e --offline -- --nocapture
 
 step "WASI components: build, size budgets, wasmtime host tests against moto"
 scripts/wasm.sh

@@ -561,6 +561,24 @@ seal "awskms" {{
         }
     }
 
+    /// The peak resident set size (`VmHWM`, in KiB) of the running plugin process(es): the
+    /// largest, or `None` when no plugin process runs.
+    pub fn plugin_peak_rss_kib(&mut self) -> Option<u64> {
+        self.record_plugin_pids();
+        let plugins = self.dir.join("plugins");
+        self.plugin_pids
+            .iter()
+            .filter(|pid| {
+                fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe.starts_with(&plugins))
+            })
+            .filter_map(|pid| {
+                let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+                let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+                line.split_whitespace().nth(1)?.parse::<u64>().ok()
+            })
+            .max()
+    }
+
     /// Kills (SIGKILL) each recorded child that still runs our plugin binary; returns their PIDs.
     fn kill_leftover_plugins(&mut self) -> Vec<u32> {
         let plugins = self.dir.join("plugins");
