@@ -90,7 +90,20 @@ pub fn vault_config(data: &[u8]) {
 
     let mut secrets = Secrets::default();
     for var in SECRET_VARIABLES {
-        secrets.add_secret(lookup(var));
+        // A variable may itself hold an env:// or file:// reference (Vault merges it over the
+        // parameter, then resolves it): then the reference is public and what it names secret.
+        match lookup(var) {
+            Some(value)
+                if value.trim().starts_with("env://") || value.trim().starts_with("file://") =>
+            {
+                let value = value.trim();
+                secrets.add_public(value);
+                if let Some(name) = value.strip_prefix("env://") {
+                    secrets.add_secret(lookup(name));
+                }
+            }
+            value => secrets.add_secret(value),
+        }
     }
     for (name, value) in &env {
         if !SECRET_VARIABLES.contains(name) {

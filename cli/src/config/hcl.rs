@@ -460,12 +460,14 @@ impl Hcl<'_> {
 }
 
 /// What an unquoted value is: numbers and booleans keep their text, as Vault stringifies
-/// them; `null` and names are not strings.
+/// them; `null`, names and attribute accesses (`a.b`) are not strings.
 fn classify_bare_word(word: &str) -> RawValue {
     match word {
         "true" | "false" => RawValue::Text(Zeroizing::new(String::from(word))),
         "null" => RawValue::Other("null"),
         _ if is_number(word) => RawValue::Text(Zeroizing::new(String::from(word))),
+        // `a.b` is an attribute access in HCL, not a name.
+        _ if word.contains('.') => RawValue::Other("an expression"),
         _ => RawValue::Other("an unquoted name"),
     }
 }
