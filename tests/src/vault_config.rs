@@ -238,7 +238,13 @@ fn values_agree(
                 || hcl2_text(a) == b_lf
                 || matches!((a.parse::<f64>(), b.parse::<f64>()), (Ok(x), Ok(y)) if x == y)
         }
-        (Err(a), Err(b)) => a == b,
+        // Both refuse a value that is not a literal; which word names it is ours to choose.
+        (Err(a), Err(b)) => {
+            a == b
+                || [*a, *b]
+                    .iter()
+                    .all(|k| ["an unquoted name", "an expression"].contains(k))
+        }
         // A negative number is a unary-minus expression to hcl-rs.
         (Ok(a), Err("an expression")) => a.parse::<f64>().is_ok(),
         _ => false,

@@ -466,8 +466,8 @@ fn classify_bare_word(word: &str) -> RawValue {
         "true" | "false" => RawValue::Text(Zeroizing::new(String::from(word))),
         "null" => RawValue::Other("null"),
         _ if is_number(word) => RawValue::Text(Zeroizing::new(String::from(word))),
-        // `a.b` is an attribute access in HCL, not a name.
-        _ if word.contains('.') => RawValue::Other("an expression"),
+        // `a.b` is an attribute access and `-a` a negation in HCL, not names.
+        _ if word.contains('.') || word.starts_with(['-', '+']) => RawValue::Other("an expression"),
         _ => RawValue::Other("an unquoted name"),
     }
 }
