@@ -299,6 +299,15 @@ pub fn hcl_oracle_agrees(text: &str) {
     let Some(theirs) = hcl_rs_seal_stanzas(text) else {
         return;
     };
+    // A seal stanza with a heredoc is not compared: besides the body differences of
+    // `values_agree`, hcl-rs 0.20 reads an empty heredoc (`<<EOF` then `EOF`) as running on to
+    // the next end marker (`regression-empty-heredoc`).
+    if theirs
+        .iter()
+        .any(|s| s.params.iter().any(|(_, v)| *v == Err("a heredoc")))
+    {
+        return;
+    }
     let agree = ours.len() == theirs.len()
         && ours.iter().zip(&theirs).all(|(a, b)| {
             (a.seal_type == b.seal_type || hcl2_text(&a.seal_type) == b.seal_type)
