@@ -91,8 +91,10 @@ pub fn build_seal(config: &AwsKmsSealConfig, env: EnvLookup) -> Result<BuiltSeal
     let lookup = |name: &str| env.get(name);
     let settings = seal_settings(config, &region.name, &lookup).map_err(BuildError::Settings)?;
 
-    let transport =
-        UreqTransport::with_config(TransportConfig::default()).map_err(BuildError::Transport)?;
+    // One set of HTTPS settings for KMS and for the credential sources that call AWS.
+    let https = TransportConfig::default();
+    let transport = UreqTransport::with_config(https.clone()).map_err(BuildError::Transport)?;
+    chain_config.https = https;
     let chain = CredentialChain::with_imds(chain_config, env, imds);
     Ok(BuiltSeal {
         seal: Seal::new(settings, transport, chain, StdRuntime::new()),
