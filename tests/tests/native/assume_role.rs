@@ -11,15 +11,18 @@
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
+use kms_seal_core::credentials::Credentials;
 use kms_seal_core::time::Timestamp;
 use kms_seal_tests::cli;
 use kms_seal_tests::moto::{
     Moto, MotoOptions, RecordedRequest, Reply, RestrictedRoles, StubServer,
 };
-use kms_seal_ureq::credentials::assume_role::RoleContext;
+use kms_seal_ureq::credentials::assume_role::{RoleContext, VaultRoleProvider};
 use kms_seal_ureq::credentials::imds::ImdsClient;
 use kms_seal_ureq::credentials::profile::{ProfileProvider, ProfileSelection};
-use kms_seal_ureq::credentials::{ChainConfig, CredentialChain, EnvLookup};
+use kms_seal_ureq::credentials::{
+    ChainConfig, CredentialChain, CredentialSource, EnvLookup, ProviderError,
+};
 
 const PLAINTEXT: &[u8] = b"vault root key for an assumed role";
 
@@ -638,4 +641,119 @@ fn kms_endpoint_precedence_through_the_cli() {
         "{err}"
     );
     assert!(err.contains("no aws credentials"), "{err}");
+}
+
+#[test]
+fn a_profile_with_a_web_identity_token_file() {
+    let mut options = MotoOptions::default();
+    // Two unsigned AssumeRoleWithWebIdentity calls: boto3's and ours.
+    options.extra_free_calls = 2;
+    let moto = Moto::start_with(options).unwrap_or_else(|e| panic!("{e}"));
+    let files = SharedFiles::new("web-identity", "", "");
+    let token = files.dir.join("token");
+    std::fs::write(&token, "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzYSJ9.c2ln\n").unwrap();
+    std::fs::write(
+        files.dir.join("config"),
+        format!(
+            "[profile wi]\nrole_arn = {}\nweb_identity_token_file = {}\nrole_session_name = wi\n",
+            moto.role_arn,
+            token.display()
+        ),
+    )
+    .unwrap();
+    let mut env = files.env();
+    env.extend(owned(&[("AWS_ENDPOINT_URL_STS", moto.endpoint.as_str())]));
+    assert!(boto3_ok("credentials", "wi", "", &env).starts_with("ASIA"));
+
+    let lookup = EnvLookup::from_pairs(env.iter().cloned().chain([
+        ("HOME".to_owned(), "/nonexistent-kms-seal-home".to_owned()),
+        ("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned()),
+        ("AWS_PROFILE".to_owned(), "wi".to_owned()),
+    ]));
+    let (c, from) = CredentialChain::new(ChainConfig::default(), lookup)
+        .resolve(Timestamp(1_800_000_000), false)
+        .unwrap_or_else(|e| panic!("{e}\nmoto log:\n{}", moto.log_tail()));
+    assert_eq!(from, "shared files");
+    assert!(c.access_key_id().starts_with("ASIA"), "{c:?}");
+    assert!(c.session_token().is_some());
+}
+
+/// A source whose credentials expire 1000 s after each load, numbered by load.
+struct Expiring {
+    loads: std::sync::Arc<std::sync::atomic::AtomicU32>,
+}
+
+impl CredentialSource for Expiring {
+    fn name(&self) -> &'static str {
+        "expiring"
+    }
+
+    fn load(&self, now: Timestamp) -> Result<Credentials, ProviderError> {
+        let n = self.loads.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        Ok(Credentials::new(
+            format!("AKIDINNER{n}"),
+            "inner-secret",
+            None,
+            Some(Timestamp(now.as_secs() + 1000)),
+        ))
+    }
+}
+
+#[test]
+fn vault_role_refreshes_its_source_and_itself_before_they_expire() {
+    const T0: u64 = 1_800_000_000; // 2027-01-15T08:00:00Z
+    // Assumed credentials that expire one hour after T0.
+    let stub = StubServer::start(|_| {
+        Reply::status(
+            200,
+            "<AssumeRoleResponse><AssumeRoleResult><Credentials>\
+             <AccessKeyId>ASIAROLE</AccessKeyId><SecretAccessKey>rolesecret</SecretAccessKey>\
+             <SessionToken>roletoken</SessionToken><Expiration>2027-01-15T09:00:00Z</Expiration>\
+             </Credentials></AssumeRoleResult></AssumeRoleResponse>",
+        )
+    });
+    let loads = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let inner = CredentialChain::from_sources(vec![Box::new(Expiring {
+        loads: loads.clone(),
+    })]);
+    let mut config = ChainConfig::default();
+    config.sts_endpoint = Some(stub.url());
+    config.role_session_name = Some("vault".to_owned());
+    let env = EnvLookup::from_pairs([("HOME", "/nonexistent-kms-seal-home")]);
+    let chain = CredentialChain::from_sources(vec![Box::new(VaultRoleProvider::new(
+        inner,
+        "arn:aws:iam::123456789012:role/kms",
+        &config,
+        env,
+    ))]);
+    let signer = |i: usize| {
+        let requests = stub.requests();
+        let auth = requests[i]
+            .header("authorization")
+            .unwrap_or_default()
+            .to_owned();
+        auth.split("Credential=")
+            .nth(1)
+            .and_then(|c| c.split('/').next())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (c, from) = chain.resolve(Timestamp(T0), false).unwrap();
+    assert_eq!((c.access_key_id(), from), ("ASIAROLE", "assume role"));
+    assert_eq!(signer(0), "AKIDINNER1");
+    // Cached until 5 minutes before the role's expiry.
+    chain.resolve(Timestamp(T0 + 3600 - 301), false).unwrap();
+    assert_eq!(stub.requests().len(), 1);
+    // Inside the margin: assumed again; the source's credentials (expired at T0 + 1000) are
+    // loaded anew for the call.
+    chain.resolve(Timestamp(T0 + 3600 - 299), false).unwrap();
+    assert_eq!(stub.requests().len(), 2);
+    assert_eq!(signer(1), "AKIDINNER2");
+    // A forced refresh soon after reuses the source's still-fresh credentials.
+    chain.resolve(Timestamp(T0 + 3600), true).unwrap();
+    assert_eq!(signer(2), "AKIDINNER2");
+    assert_eq!(loads.load(std::sync::atomic::Ordering::SeqCst), 2);
+    let form = form(&stub.requests()[2]);
+    assert_eq!(param(&form, "RoleSessionName"), Some("vault"));
+    assert_eq!(param(&form, "Action"), Some("AssumeRole"));
 }
