@@ -757,3 +757,78 @@ fn vault_role_refreshes_its_source_and_itself_before_they_expire() {
     assert_eq!(param(&form, "RoleSessionName"), Some("vault"));
     assert_eq!(param(&form, "Action"), Some("AssumeRole"));
 }
+
+/// A stub of the container endpoint and instance metadata: both serve the same credentials.
+fn metadata_stub() -> StubServer {
+    StubServer::start(|r| {
+        let creds = r#"{"Code":"Success","AccessKeyId":"ASIAMETA","SecretAccessKey":"metasecret","Token":"metatoken","Expiration":"2099-01-01T00:00:00Z"}"#;
+        match (r.method.as_str(), r.path.as_str()) {
+            ("PUT", "/latest/api/token") => Reply::status(200, "imds-token"),
+            ("GET", "/latest/meta-data/iam/security-credentials/") => Reply::status(200, "r"),
+            ("GET", "/latest/meta-data/iam/security-credentials/r" | "/creds") => {
+                Reply::status(200, creds)
+            }
+            _ => Reply::status(404, ""),
+        }
+    })
+}
+
+#[test]
+fn credential_source_container_and_instance_metadata() {
+    let meta = metadata_stub();
+    for (source, extra) in [
+        (
+            "EcsContainer",
+            vec![(
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI".to_owned(),
+                format!("{}/creds", meta.url()),
+            )],
+        ),
+        (
+            "Ec2InstanceMetadata",
+            vec![
+                ("AWS_EC2_METADATA_DISABLED".to_owned(), "false".to_owned()),
+                ("AWS_EC2_METADATA_SERVICE_ENDPOINT".to_owned(), meta.url()),
+            ],
+        ),
+    ] {
+        let sts = sts_stub();
+        let files = SharedFiles::new(
+            source,
+            &format!(
+                "[profile r]\nrole_arn = arn:aws:iam::123456789012:role/r\n\
+                 credential_source = {source}\n"
+            ),
+            "",
+        );
+        let mut env = files.env();
+        env.extend(extra);
+        env.extend(owned(&[("AWS_ENDPOINT_URL_STS", sts.url().as_str())]));
+        assert_eq!(
+            boto3_ok("credentials", "r", "", &env),
+            "ASIASTUB",
+            "{source}"
+        );
+        assert_eq!(sts.requests().len(), 1, "{source}");
+
+        let mut pairs = env.clone();
+        pairs.extend(owned(&[
+            ("HOME", "/nonexistent-kms-seal-home"),
+            ("AWS_PROFILE", "r"),
+        ]));
+        if source == "EcsContainer" {
+            pairs.extend(owned(&[("AWS_EC2_METADATA_DISABLED", "true")]));
+        }
+        let (c, from) = CredentialChain::new(ChainConfig::default(), EnvLookup::from_pairs(pairs))
+            .resolve(Timestamp(1_800_000_000), false)
+            .unwrap_or_else(|e| panic!("{source}: {e}"));
+        assert_eq!((c.access_key_id(), from), ("ASIASTUB", "shared files"));
+        let ours = &sts.requests()[1];
+        let auth = ours.header("authorization").unwrap_or_default();
+        assert!(
+            auth.contains("Credential=ASIAMETA/20270115/us-east-1/sts/aws4_request"),
+            "{source}: {auth}"
+        );
+        assert_eq!(ours.header("x-amz-security-token"), Some("metatoken"));
+    }
+}
