@@ -14,7 +14,8 @@
 //! file winning. [`SharedFiles`] holds every section of both files, read once.
 //!
 //! [`ProfileProvider`] supplies the static keys of the selected profile (`aws_access_key_id`,
-//! `aws_secret_access_key`, `aws_session_token`).
+//! `aws_secret_access_key`, `aws_session_token`), or, for a profile with `role_arn`, the
+//! credentials of the role it assumes ([`super::assume_role`]).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
