@@ -832,3 +832,24 @@ fn credential_source_container_and_instance_metadata() {
         assert_eq!(ours.header("x-amz-security-token"), Some("metatoken"));
     }
 }
+
+#[test]
+fn vault_role_arn_without_any_source_credentials_says_so() {
+    let files = SharedFiles::new("vault-none", "", "");
+    let config = files.dir.join("vault.hcl");
+    std::fs::write(
+        &config,
+        "seal \"awskms\" {\n  kms_key_id = \"alias/k\"\n  role_arn = \"arn:aws:iam::1:role/r\"\n}\n",
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    let out = cli::run(&["--config", config.as_str(), "encrypt"], PLAINTEXT, &[]);
+    let err = fails(&out, &[]);
+    assert!(
+        err.contains(
+            "role_arn arn:aws:iam::1:role/r is set without a web identity token file, so it is \
+             assumed with credentials from the rest of the chain, and there are none"
+        ),
+        "{err}"
+    );
+}
