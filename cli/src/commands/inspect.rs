@@ -1,36 +1,114 @@
 //! `kms-seal inspect`: describes a stored value offline, as JSON. Needs no configuration,
 //! credentials or network, and prints no secret material (only lengths and key ids).
 
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use kms_seal_core::envelope::{BlobInfo, DecodedValue, StoredValue};
 
+use super::read_stored_file;
+use crate::Failure;
+use crate::host::Files;
 use crate::json_out::Json;
+use crate::storage::Stored;
+use crate::tree;
 
-/// The JSON description of a decoded stored value, pretty-printed (members in alphabetical
-/// order):
+/// The JSON description of a stored value, pretty-printed (members in alphabetical order):
 ///
 /// ```json
 /// {"blobs": [{"ciphertext_len": 27, "has_client_data": false, "has_key_info": true,
 ///             "hmac_len": 0, "iv_len": 12, "key_id": "arn:...", "mechanism": 1,
 ///             "mechanism_name": "awskms-envelope-aes-gcm", "wrapped_key_len": 184}],
-///  "canary": false, "format": "blobinfo" | "multiwrapvalue:1", "generation": null | N}
+///  "canary": false, "format": "blobinfo" | "multiwrapvalue:1", "generation": null | N,
+///  "storage": "raw" | "vault-file-entry"}
 /// ```
-pub(crate) fn describe(decoded: &DecodedValue) -> String {
-    let (format, generation, blobs): (&str, Option<u64>, &[BlobInfo]) = match &decoded.value {
-        StoredValue::Bare(blob) => ("blobinfo", None, core::slice::from_ref(blob)),
-        StoredValue::Multi(multi) => ("multiwrapvalue:1", Some(multi.generation), &multi.slots),
+pub(crate) fn describe(stored: &Stored) -> String {
+    let blob_members = blob_members(stored);
+    let blobs: Vec<Json<'_>> = blob_members.iter().map(|m| Json::Object(m)).collect();
+    Json::Object(&value_members(stored, &blobs)).pretty()
+}
+
+/// `inspect PATH`: one file as [`describe`], or for a directory (a storage tree) every
+/// seal-wrapped entry in it:
+///
+/// ```json
+/// {"entries": [{"path": "DIR/core/hsm/_barrier-unseal-keys", "value": {...}} |
+///              {"error": "...", "path": "..."}],
+///  "leftover_temporary_files": 0, "other_files": 12}
+/// ```
+///
+/// # Errors
+/// A one-line [`Failure`] when the file cannot be read or decoded, or the tree cannot be read.
+pub(crate) fn describe_path(
+    files: &dyn Files,
+    path: &str,
+    base64: bool,
+) -> Result<String, Failure> {
+    if !files.is_dir(path).unwrap_or(false) {
+        return Ok(describe(&read_stored_file(files, path, base64)?));
+    }
+    let tree = tree::walk(files, path)?;
+    let read: Vec<Result<Stored, String>> = tree
+        .entries
+        .iter()
+        .map(|p| read_stored_file(files, p, base64).map_err(|e| e.to_string()))
+        .collect();
+    let blob_members: Vec<Vec<[(&str, Json<'_>); 9]>> = read
+        .iter()
+        .map(|r| r.as_ref().map(blob_members).unwrap_or_default())
+        .collect();
+    let blob_lists: Vec<Vec<Json<'_>>> = blob_members
+        .iter()
+        .map(|ms| ms.iter().map(|m| Json::Object(m)).collect())
+        .collect();
+    let values: Vec<Option<[(&str, Json<'_>); 5]>> = read
+        .iter()
+        .zip(&blob_lists)
+        .map(|(r, blobs)| r.as_ref().ok().map(|s| value_members(s, blobs)))
+        .collect();
+    let members: Vec<[(&str, Json<'_>); 2]> = tree
+        .entries
+        .iter()
+        .zip(read.iter().zip(&values))
+        .map(|(p, (r, v))| match (r, v) {
+            (_, Some(v)) => [("path", Json::Str(p)), ("value", Json::Object(v))],
+            (Err(e), None) => [("error", Json::Str(e)), ("path", Json::Str(p))],
+            (Ok(_), None) => [("path", Json::Str(p)), ("value", Json::Null)],
+        })
+        .collect();
+    let entries: Vec<Json<'_>> = members.iter().map(|m| Json::Object(m)).collect();
+    let count = |n: usize| Json::Uint(n as u64);
+    Ok(Json::Object(&[
+        ("entries", Json::Array(&entries)),
+        ("leftover_temporary_files", count(tree.leftovers)),
+        ("other_files", count(tree.other_files)),
+    ])
+    .pretty())
+}
+
+fn blob_members(stored: &Stored) -> Vec<[(&'static str, Json<'_>); 9]> {
+    blobs_of(&stored.value).iter().map(describe_blob).collect()
+}
+
+fn blobs_of(decoded: &DecodedValue) -> &[BlobInfo] {
+    match &decoded.value {
+        StoredValue::Bare(blob) => core::slice::from_ref(blob),
+        StoredValue::Multi(multi) => &multi.slots,
+    }
+}
+
+fn value_members<'a>(stored: &'a Stored, blobs: &'a [Json<'a>]) -> [(&'static str, Json<'a>); 5] {
+    let (format, generation) = match &stored.value.value {
+        StoredValue::Bare(_) => ("blobinfo", None),
+        StoredValue::Multi(multi) => ("multiwrapvalue:1", Some(multi.generation)),
     };
-    let members: Vec<[(&str, Json<'_>); 9]> = blobs.iter().map(describe_blob).collect();
-    let blobs: Vec<Json<'_>> = members.iter().map(|m| Json::Object(m)).collect();
-    Json::Object(&[
-        ("blobs", Json::Array(&blobs)),
-        ("canary", Json::Bool(decoded.canary)),
+    [
+        ("blobs", Json::Array(blobs)),
+        ("canary", Json::Bool(stored.value.canary)),
         ("format", Json::Str(format)),
         ("generation", generation.map_or(Json::Null, Json::Uint)),
-    ])
-    .pretty()
+        ("storage", Json::Str(stored.form_name())),
+    ]
 }
 
 fn describe_blob(blob: &BlobInfo) -> [(&'static str, Json<'_>); 9] {
@@ -57,7 +135,7 @@ fn describe_blob(blob: &BlobInfo) -> [(&'static str, Json<'_>); 9] {
 mod tests {
     use super::*;
     use alloc::vec;
-    use kms_seal_core::envelope::{KeyInfo, MultiWrapValue, decode_stored_value};
+    use kms_seal_core::envelope::{KeyInfo, MultiWrapValue};
     use serde_json::Value;
 
     fn blob(mechanism: u64, key_id: &str) -> BlobInfo {
@@ -77,11 +155,11 @@ mod tests {
     #[test]
     fn describes_a_bare_blob() {
         let bytes = StoredValue::Bare(blob(1, "arn:aws:kms:us-east-1:1:key/a")).encode();
-        let v: Value =
-            serde_json::from_str(&describe(&decode_stored_value(&bytes).unwrap())).unwrap();
+        let v: Value = serde_json::from_str(&describe(&Stored::parse(&bytes).unwrap())).unwrap();
         assert_eq!(v["format"], "blobinfo");
         assert_eq!(v["canary"], false);
         assert_eq!(v["generation"], Value::Null);
+        assert_eq!(v["storage"], "raw");
         assert_eq!(v["blobs"][0]["mechanism"], 1);
         assert_eq!(v["blobs"][0]["key_id"], "arn:aws:kms:us-east-1:1:key/a");
         assert_eq!(v["blobs"][0]["iv_len"], 12);
@@ -96,7 +174,7 @@ mod tests {
             slots: vec![blob(1, "k1"), blob(0, "k0")],
         });
         let v: Value = serde_json::from_str(&describe(
-            &decode_stored_value(&multi.encode_with_canary()).unwrap(),
+            &Stored::parse(&multi.encode_with_canary()).unwrap(),
         ))
         .unwrap();
         assert_eq!(v["format"], "multiwrapvalue:1");
