@@ -16,14 +16,10 @@ Seal and unseal HashiCorp Vault / OpenBao values with AWS KMS (the awskms seal).
 commands:
   encrypt          plaintext on stdin -> a bare BlobInfo (Vault's bytes) on stdout
   decrypt [FILE]   a stored value (stdin or FILE) -> plaintext on stdout
-  inspect [PATH]   a stored value (stdin, FILE, or every entry of a storage tree DIR) ->
-                   JSON description on stdout (offline)
+  inspect [PATH]   a stored value (stdin or FILE) or a storage tree DIR -> JSON (offline)
   check            DescribeKey plus an encrypt/decrypt round trip; JSON report on stdout
-  rewrap PATH...   rewrite each file's value, or each seal-wrapped entry of a storage tree
-                   DIR, under the current key, atomically; JSON summary on stdout
-
-stored values: raw bytes (a BlobInfo or a multiwrapvalue:1 entry) or a Vault file-storage
-entry ({\"Value\":\"<base64>\"}), told apart without flags
+  rewrap PATH...   rewrite each FILE, or the seal-wrapped entries of each DIR, under the
+                   current key, atomically; JSON summary on stdout
 
 options:
   --config FILE    Vault configuration file (HCL or JSON) with a seal \"awskms\" stanza, or a
@@ -34,8 +30,8 @@ options:
   --endpoint URL   KMS endpoint, for VPC endpoints and local emulators (overrides endpoint)
   --aad TEXT       additional authenticated data for encrypt, decrypt and rewrap
   --base64         read and write base64 text instead of raw bytes
-  --jobs N         rewrap: KMS calls in flight at most (default 8; fewer while throttled)
-  --dry-run        rewrap: list what would be rewrapped, change nothing
+  --jobs N         rewrap: KMS calls in flight (default 8)
+  --dry-run        rewrap: list what would change, write nothing
   -v, --verbose    log the credential provider and endpoint used to stderr (-vv: debug)
   -h, --help       print this help
   -V, --version    print the version

@@ -242,12 +242,16 @@ pub trait Host {
         Self: Sized,
     {
         let _ = jobs;
-        let mut queue: alloc::collections::VecDeque<T> = items.into();
-        while let Some(item) = queue.pop_front() {
-            match work(seal, item) {
-                JobResult::Done(r) => done(r),
-                JobResult::Throttled(item) => queue.push_back(item),
+        let mut items = items;
+        while !items.is_empty() {
+            let mut again = Vec::new();
+            for item in items {
+                match work(seal, item) {
+                    JobResult::Done(r) => done(r),
+                    JobResult::Throttled(item) => again.push(item),
+                }
             }
+            items = again;
         }
     }
 

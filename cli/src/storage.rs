@@ -60,7 +60,7 @@ impl Stored {
         let inner = bytes.get(span.clone()).ok_or("a bad JSON string")?;
         let text = unescape_ascii(inner)?;
         let raw = STANDARD
-            .decode(text.as_bytes())
+            .decode(&text)
             .map_err(|_| String::from("a file-storage entry whose Value is not base64"))?;
         let value = decode_stored_value(&raw)
             .map_err(|e| format!("a file-storage entry whose Value is not seal-wrapped: {e}"))?;
@@ -122,7 +122,7 @@ fn value_span(text: &[u8]) -> Result<Range<usize>, String> {
             let is_value = text
                 .get(key)
                 .and_then(|k| unescape_ascii(k).ok())
-                .is_some_and(|k| k.eq_ignore_ascii_case("value"));
+                .is_some_and(|k| k.eq_ignore_ascii_case(b"value"));
             if is_value {
                 if r.peek() == Some(b'n') {
                     return Err("a file-storage entry with a null Value".into());
@@ -148,37 +148,23 @@ fn value_span(text: &[u8]) -> Result<Range<usize>, String> {
     })
 }
 
-/// The characters of a JSON string, with escapes undone; only ASCII is expected (a base64
-/// value or a member name).
-fn unescape_ascii(inner: &[u8]) -> Result<String, String> {
-    let mut out = String::with_capacity(inner.len());
+/// The bytes of a JSON string, with escapes undone; only ASCII is expected (a base64 value
+/// or a member name), so `\u` escapes are refused and other bytes kept as they are.
+fn unescape_ascii(inner: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(inner.len());
     let mut bytes = inner.iter().copied();
     while let Some(b) = bytes.next() {
         let c = match b {
             b'\\' => match bytes.next() {
-                Some(b'"') => '"',
-                Some(b'\\') => '\\',
-                Some(b'/') => '/',
-                Some(b'b') => '\u{8}',
-                Some(b'f') => '\u{c}',
-                Some(b'n') => '\n',
-                Some(b'r') => '\r',
-                Some(b't') => '\t',
-                Some(b'u') => {
-                    let mut code = 0u32;
-                    for _ in 0..4 {
-                        let digit = bytes
-                            .next()
-                            .and_then(|d| char::from(d).to_digit(16))
-                            .ok_or("a bad \\u escape in a JSON string")?;
-                        code = code * 16 + digit;
-                    }
-                    char::from_u32(code).ok_or("a bad \\u escape in a JSON string")?
-                }
+                Some(e @ (b'"' | b'\\' | b'/')) => e,
+                Some(b'b') => 8,
+                Some(b'f') => 12,
+                Some(b'n') => b'\n',
+                Some(b'r') => b'\r',
+                Some(b't') => b'\t',
                 _ => return Err("a bad escape in a JSON string".into()),
             },
-            b if b.is_ascii() => char::from(b),
-            _ => '\u{fffd}',
+            b => b,
         };
         out.push(c);
     }
@@ -347,6 +333,7 @@ mod tests {
             ("{\"Value\":\"AAAA\"", "expected , or }"),
             ("{\"Value\":\"AAAA\"} x", "followed by"),
             ("{\"Value\":\"QUJD", "unterminated"),
+            ("{\"Value\":\"\\u0041AAA\"}", "bad escape"),
         ] {
             let e = Stored::parse(text.as_bytes()).err().unwrap();
             assert!(e.contains(needle), "{text}: {e}");

@@ -3,8 +3,8 @@
 //! The seal-wrapped entries are `core/hsm/barrier-unseal-keys` (the stored root key) and
 //! `core/recovery-key`; Vault's file storage keeps them as `core/hsm/_barrier-unseal-keys` and
 //! `core/_recovery-key` (a `_` before the last path element), and an extracted tree may hold
-//! them under their storage keys. A file whose path ends with one of these four is an entry;
-//! every other file is counted and left alone. Directory links are not followed.
+//! them under their storage keys. A file whose path ends with one of these four (at a `/`) is
+//! an entry; every other file is counted and left alone. Directory links are not followed.
 
 use alloc::format;
 use alloc::string::String;
@@ -14,12 +14,12 @@ use alloc::vec::Vec;
 use crate::Failure;
 use crate::host::{EntryKind, Files, is_temporary_name};
 
-/// The paths of seal-wrapped entries, relative to a storage root, as path elements.
-const SEAL_WRAPPED: [&[&str]; 4] = [
-    &["core", "hsm", "_barrier-unseal-keys"],
-    &["core", "hsm", "barrier-unseal-keys"],
-    &["core", "_recovery-key"],
-    &["core", "recovery-key"],
+/// The paths of seal-wrapped entries, as the end of a file's path.
+const SEAL_WRAPPED: [&str; 4] = [
+    "core/hsm/_barrier-unseal-keys",
+    "core/hsm/barrier-unseal-keys",
+    "core/_recovery-key",
+    "core/recovery-key",
 ];
 
 /// Deepest directory level walked (Vault's paths are far shallower).
@@ -42,32 +42,28 @@ pub(crate) struct Tree {
 /// A [`Failure::Operation`] naming the directory that cannot be read.
 pub(crate) fn walk(files: &dyn Files, root: &str) -> Result<Tree, Failure> {
     let mut tree = Tree::default();
-    // (directory path, its path elements below the root)
-    let mut stack: Vec<(String, Vec<String>)> = vec![(String::from(root), Vec::new())];
-    while let Some((dir, elements)) = stack.pop() {
-        let mut entries = files.entries(&dir).map_err(|e| {
+    // (directory path, its depth below the root)
+    let mut stack: Vec<(String, usize)> = vec![(String::from(root), 0)];
+    while let Some((dir, depth)) = stack.pop() {
+        let entries = files.entries(&dir).map_err(|e| {
             Failure::Operation(format!(
                 "cannot read the directory {dir}: {e}; check its permissions"
             ))
         })?;
-        entries.sort_by(|a, b| a.name.cmp(&b.name));
         for entry in entries {
             let path = join(&dir, &entry.name);
             match entry.kind {
-                EntryKind::Dir if elements.len() < MAX_DEPTH => {
-                    let mut below = elements.clone();
-                    below.push(entry.name);
-                    stack.push((path, below));
-                }
+                EntryKind::Dir if depth < MAX_DEPTH => stack.push((path, depth + 1)),
                 EntryKind::File if is_temporary_name(&entry.name) => tree.leftovers += 1,
-                EntryKind::File if is_seal_wrapped(&elements, &entry.name) => {
-                    tree.entries.push(path);
+                EntryKind::File if is_seal_wrapped(&path) => {
+                    // Kept sorted without a sort routine (the WASI command's size budget).
+                    let at = tree.entries.partition_point(|p| *p < path);
+                    tree.entries.insert(at, path);
                 }
                 _ => tree.other_files += 1,
             }
         }
     }
-    tree.entries.sort();
     Ok(tree)
 }
 
@@ -80,17 +76,11 @@ pub(crate) fn join(dir: &str, name: &str) -> String {
     }
 }
 
-fn is_seal_wrapped(elements: &[String], name: &str) -> bool {
-    SEAL_WRAPPED.iter().any(|wanted| {
-        let Some((last, parents)) = wanted.split_last() else {
-            return false;
-        };
-        *last == name
-            && elements.len() >= parents.len()
-            && elements[elements.len() - parents.len()..]
-                .iter()
-                .zip(parents.iter())
-                .all(|(a, b)| a == b)
+/// Whether `path` ends with a seal-wrapped entry's path, at a `/`.
+fn is_seal_wrapped(path: &str) -> bool {
+    SEAL_WRAPPED.iter().any(|entry| {
+        path.strip_suffix(entry)
+            .is_some_and(|head| head.is_empty() || head.ends_with('/'))
     })
 }
 
@@ -163,12 +153,10 @@ mod tests {
     }
 
     #[test]
-    fn a_root_that_is_core_itself_does_not_match() {
-        assert!(is_seal_wrapped(
-            &["x".into(), "core".into()],
-            "recovery-key"
-        ));
-        assert!(!is_seal_wrapped(&[], "recovery-key"));
-        assert!(!is_seal_wrapped(&["core".into()], "_barrier-unseal-keys"));
+    fn entries_match_at_a_path_element() {
+        assert!(is_seal_wrapped("x/core/recovery-key"));
+        assert!(is_seal_wrapped("core/hsm/_barrier-unseal-keys"));
+        assert!(!is_seal_wrapped("x/hardcore/recovery-key"));
+        assert!(!is_seal_wrapped("x/core/hsm/barrier-unseal-keys.bak"));
     }
 }

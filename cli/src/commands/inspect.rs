@@ -1,6 +1,7 @@
 //! `kms-seal inspect`: describes a stored value offline, as JSON. Needs no configuration,
 //! credentials or network, and prints no secret material (only lengths and key ids).
 
+use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
@@ -48,42 +49,36 @@ pub(crate) fn describe_path(
         return Ok(describe(&read_stored_file(files, path, base64)?));
     }
     let tree = tree::walk(files, path)?;
-    let read: Vec<Result<Stored, String>> = tree
-        .entries
-        .iter()
-        .map(|p| read_stored_file(files, p, base64).map_err(|e| e.to_string()))
-        .collect();
-    let blob_members: Vec<Vec<[(&str, Json<'_>); 9]>> = read
-        .iter()
-        .map(|r| r.as_ref().map(blob_members).unwrap_or_default())
-        .collect();
-    let blob_lists: Vec<Vec<Json<'_>>> = blob_members
-        .iter()
-        .map(|ms| ms.iter().map(|m| Json::Object(m)).collect())
-        .collect();
-    let values: Vec<Option<[(&str, Json<'_>); 5]>> = read
-        .iter()
-        .zip(&blob_lists)
-        .map(|(r, blobs)| r.as_ref().ok().map(|s| value_members(s, blobs)))
-        .collect();
-    let members: Vec<[(&str, Json<'_>); 2]> = tree
-        .entries
-        .iter()
-        .zip(read.iter().zip(&values))
-        .map(|(p, (r, v))| match (r, v) {
-            (_, Some(v)) => [("path", Json::Str(p)), ("value", Json::Object(v))],
-            (Err(e), None) => [("error", Json::Str(e)), ("path", Json::Str(p))],
-            (Ok(_), None) => [("path", Json::Str(p)), ("value", Json::Null)],
-        })
-        .collect();
-    let entries: Vec<Json<'_>> = members.iter().map(|m| Json::Object(m)).collect();
-    let count = |n: usize| Json::Uint(n as u64);
-    Ok(Json::Object(&[
-        ("entries", Json::Array(&entries)),
-        ("leftover_temporary_files", count(tree.leftovers)),
-        ("other_files", count(tree.other_files)),
-    ])
-    .pretty())
+    // Each entry printed on its own and indented into the list: one loop, no nested values
+    // kept alive together (the WASI command's size budget).
+    let mut out = String::from("{\n  \"entries\": [");
+    for (i, entry) in tree.entries.iter().enumerate() {
+        let text = match read_stored_file(files, entry, base64) {
+            Ok(stored) => {
+                let blob_members = blob_members(&stored);
+                let blobs: Vec<Json<'_>> = blob_members.iter().map(|m| Json::Object(m)).collect();
+                let value = value_members(&stored, &blobs);
+                Json::Object(&[("path", Json::Str(entry)), ("value", Json::Object(&value))])
+                    .pretty_at(2)
+            }
+            Err(e) => {
+                let e = e.to_string();
+                Json::Object(&[("error", Json::Str(&e)), ("path", Json::Str(entry))]).pretty_at(2)
+            }
+        };
+        out.push_str(if i == 0 { "\n    " } else { ",\n    " });
+        out.push_str(&text);
+    }
+    out.push_str(if tree.entries.is_empty() {
+        "]"
+    } else {
+        "\n  ]"
+    });
+    out.push_str(&format!(
+        ",\n  \"leftover_temporary_files\": {},\n  \"other_files\": {}\n}}",
+        tree.leftovers, tree.other_files
+    ));
+    Ok(out)
 }
 
 fn blob_members(stored: &Stored) -> Vec<[(&'static str, Json<'_>); 9]> {
@@ -165,6 +160,63 @@ mod tests {
         assert_eq!(v["blobs"][0]["iv_len"], 12);
         assert_eq!(v["blobs"][0]["ciphertext_len"], 27);
         assert_eq!(v["blobs"][0]["wrapped_key_len"], 100);
+    }
+
+    #[test]
+    fn a_tree_is_described_as_valid_json() {
+        use crate::host::{DirEntry, EntryKind, FileError};
+        use alloc::string::ToString;
+        use zeroize::Zeroizing;
+        struct One(Vec<u8>);
+        impl Files for One {
+            fn read_file(&self, path: &str, _: u64) -> Result<Zeroizing<Vec<u8>>, FileError> {
+                match path {
+                    "t/core/_recovery-key" => Ok(Zeroizing::new(self.0.clone())),
+                    _ => Ok(Zeroizing::new(b"junk".to_vec())),
+                }
+            }
+            fn is_dir(&self, path: &str) -> Result<bool, FileError> {
+                Ok(path == "t" || path == "t/core" || path == "e")
+            }
+            fn list_files(&self, _: &str) -> Result<Vec<String>, FileError> {
+                Ok(Vec::new())
+            }
+            fn entries(&self, path: &str) -> Result<Vec<DirEntry>, FileError> {
+                let e = |name: &str, kind| DirEntry {
+                    name: name.to_string(),
+                    kind,
+                };
+                Ok(match path {
+                    "t" => vec![e("core", EntryKind::Dir), e("x", EntryKind::File)],
+                    "t/core" => vec![
+                        e("_recovery-key", EntryKind::File),
+                        e("recovery-key", EntryKind::File),
+                    ],
+                    _ => vec![],
+                })
+            }
+        }
+        let files = One(StoredValue::Bare(blob(1, "k")).encode());
+        let text = describe_path(&files, "t", false).unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap();
+        // Laid out exactly as serde_json's pretty printer would.
+        assert_eq!(text, serde_json::to_string_pretty(&v).unwrap());
+        assert_eq!(v["other_files"], 1);
+        assert_eq!(v["leftover_temporary_files"], 0);
+        assert_eq!(v["entries"][0]["path"], "t/core/_recovery-key");
+        assert_eq!(v["entries"][0]["value"]["blobs"][0]["key_id"], "k");
+        assert_eq!(v["entries"][0]["value"]["storage"], "raw");
+        assert_eq!(v["entries"][1]["path"], "t/core/recovery-key");
+        assert!(
+            v["entries"][1]["error"]
+                .as_str()
+                .unwrap()
+                .contains("not a Vault")
+        );
+        let empty = describe_path(&files, "e", false).unwrap();
+        let v: Value = serde_json::from_str(&empty).unwrap();
+        assert_eq!(v["entries"], serde_json::json!([]));
+        assert_eq!(empty, serde_json::to_string_pretty(&v).unwrap());
     }
 
     #[test]

@@ -50,9 +50,8 @@ pub(crate) fn execute<H: Host>(
                 Some(path) => {
                     if host.files().is_dir(path).unwrap_or(false) {
                         return Err(Failure::Usage(format!(
-                            "{path} is a directory (a storage tree); decrypt takes one stored \
-                             value: name its file (core/hsm/_barrier-unseal-keys), or use \
-                             inspect or rewrap for the whole tree"
+                            "{path} is a directory: decrypt takes one stored value; name its \
+                             file, or use inspect or rewrap for a storage tree"
                         )));
                     }
                     read_stored_file(host.files(), path, args.base64)?

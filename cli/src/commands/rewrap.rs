@@ -104,8 +104,8 @@ pub(crate) fn run<H: Host>(
             Err(Refusal::HardLinks(n)) => {
                 counts.hard_linked += 1;
                 let e = Failure::Operation(format!(
-                    "{path} has {n} hard links; rewrapping it would split them (the other names \
-                     would keep the old value): rewrap one name, then link the others to it again"
+                    "{path} has {n} hard links, not rewrapped (that would split them): rewrap \
+                     one name, then link the others to it again"
                 ));
                 fail(host, &mut progress, &path, e, &mut first_error, &mut counts);
             }

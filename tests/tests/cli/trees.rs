@@ -460,3 +460,60 @@ fn sigkill_at_random_points_leaves_every_value_decryptable_and_a_rerun_finishes(
     assert!(killed_mid_run > 0, "no kill landed before the run finished");
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[test]
+fn throttling_narrows_the_jobs_and_the_rewrap_still_completes() {
+    let moto = Moto::start();
+    let env = env_for(&moto);
+    let proxy = FaultServer::start(Upstream::Proxy(
+        format!("127.0.0.1:{}", moto.port).parse().unwrap(),
+    ));
+    let proxied: Vec<(&'static str, String)> = env
+        .iter()
+        .map(|(k, v)| {
+            if *k == "AWS_KMS_ENDPOINT" {
+                (*k, proxy.url())
+            } else {
+                (*k, v.clone())
+            }
+        })
+        .collect();
+    let root = tempdir("throttle");
+    let seal = library_seal(&env);
+    let mut entries = Vec::new();
+    for i in 0..6 {
+        for (name, plaintext) in [
+            ("core/hsm/_barrier-unseal-keys", BARRIER_KEYS),
+            ("core/_recovery-key", RECOVERY_KEY),
+        ] {
+            let path = root.join(format!("n{i}")).join(name);
+            let blob = seal.encrypt(plaintext, None).unwrap();
+            let stored = kms_seal_core::envelope::StoredValue::Bare(blob).encode();
+            write(&path, &file_entry(&stored), 0o600);
+            entries.push((path, plaintext));
+        }
+    }
+    let arn = rotate_alias(&moto, &moto.alias);
+    // DescribeKey passes; then KMS throttles the next 14 requests, more than the seal's three
+    // attempts per call can absorb.
+    proxy.push(Action::Upstream).push_n(
+        14,
+        Action::kms_error(400, "ThrottlingException", "Rate exceeded"),
+    );
+    let out = run(
+        &["rewrap", "-v", "--jobs", "4", root.to_str().unwrap()],
+        b"",
+        &proxied,
+    );
+    assert_ok(&out);
+    let v = json(&out);
+    assert_eq!(v["rewrapped"], 12, "{v}");
+    assert_eq!(v["failed"], 0);
+    assert_eq!(proxy.pending(), 0);
+    let err = stderr(&out);
+    assert!(err.contains("KMS is throttling"), "{err}");
+    for (path, plaintext) in &entries {
+        assert_eq!(open(&seal, path), (plaintext.to_vec(), arn.clone()));
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -97,6 +97,10 @@ pub fn run<S: Sync, T: Send, R: Send>(
                         JobResult::Throttled(item) => {
                             st.queue.push_back(item);
                             narrow(&mut st);
+                            log::info!(
+                                "KMS is throttling: {} call(s) in flight from now on",
+                                st.window
+                            );
                             let doublings = st.throttles_in_a_row.min(MAX_DOUBLINGS);
                             st.throttles_in_a_row += 1;
                             st.paused_until =
