@@ -7,8 +7,9 @@
 //!   path element with a `_` prefix (`core/hsm/_barrier-unseal-keys`).
 //!
 //! A `BlobInfo` cannot start with `{` (that byte would be field 15 with the deprecated group
-//! wire type), and a framed value starts with `m`, so an input whose first non-blank byte is
-//! `{` is a file-storage entry. Re-encoding a file-storage entry replaces only the characters
+//! wire type), and a framed value starts with `m`, so an input that starts with `{` is a
+//! file-storage entry; one that starts with blanks and then `{` is tried as one, then as raw
+//! bytes (a `BlobInfo` can start with `\n{`: field 1, length 123). Re-encoding a file-storage entry replaces only the characters
 //! of the `Value` string: every other member, its order and the whitespace stay as they were.
 
 use alloc::format;
@@ -49,13 +50,24 @@ impl Stored {
     /// A phrase saying why this is not a stored value (to follow "SOURCE is not ...").
     pub(crate) fn parse(bytes: &[u8]) -> Result<Stored, String> {
         let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
-        if first != Some(&b'{') {
-            let value = decode_stored_value(bytes).map_err(|e| format!("{e}"))?;
-            return Ok(Stored {
-                value,
-                form: Form::Raw,
-            });
+        if first == Some(&b'{') {
+            match Self::parse_entry(bytes) {
+                Ok(stored) => return Ok(stored),
+                // A BlobInfo may start with bytes that look like blanks and a brace (field 1,
+                // then a length of 123 is "\n{"): only a leading `{` is surely JSON.
+                Err(e) if bytes.first() == Some(&b'{') => return Err(e),
+                Err(_) => {}
+            }
         }
+        let value = decode_stored_value(bytes).map_err(|e| format!("{e}"))?;
+        Ok(Stored {
+            value,
+            form: Form::Raw,
+        })
+    }
+
+    /// Decodes a Vault file-storage entry.
+    fn parse_entry(bytes: &[u8]) -> Result<Stored, String> {
         let span = value_span(bytes)?;
         let inner = bytes.get(span.clone()).ok_or("a bad JSON string")?;
         let text = unescape_ascii(inner)?;
@@ -291,6 +303,21 @@ mod tests {
     #[test]
     fn raw_values_stay_raw() {
         let bytes = sample();
+        let s = Stored::parse(&bytes).unwrap();
+        assert_eq!(s.form_name(), "raw");
+        assert_eq!(s.encode(), bytes);
+    }
+
+    #[test]
+    fn a_blob_that_starts_like_blanks_and_a_brace_is_raw() {
+        // Field 1 with 123 bytes: the value starts with "\n{".
+        let bytes = StoredValue::Bare(BlobInfo {
+            ciphertext: vec![b'"'; 123],
+            iv: vec![4; 12],
+            ..BlobInfo::default()
+        })
+        .encode();
+        assert_eq!(&bytes[..2], b"\n{");
         let s = Stored::parse(&bytes).unwrap();
         assert_eq!(s.form_name(), "raw");
         assert_eq!(s.encode(), bytes);
