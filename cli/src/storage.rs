@@ -115,54 +115,85 @@ impl Stored {
 }
 
 /// The span of the characters of the top-level `Value` member's string (matched without
-/// regard to case, as Go's `encoding/json` matches field names).
-fn value_span(text: &[u8]) -> Result<Range<usize>, String> {
-    let mut r = Reader { text, pos: 0 };
-    r.skip_ws();
-    r.expect(b'{')?;
+/// regard to case, as Go's `encoding/json` matches field names; the last one wins, as there).
+///
+/// One pass over the text, counting the depth of objects and arrays outside strings: a string
+/// at depth 1 followed by `:` is a member name, and the string after the name `Value` is the
+/// span. Nothing is copied and nothing recurses.
+fn value_span(text: &[u8]) -> Result<Range<usize>, &'static str> {
+    let mut depth = 0usize;
+    let mut i = 0;
+    let mut name: Option<Range<usize>> = None;
+    let mut value_next = false;
     let mut found = None;
-    r.skip_ws();
-    if r.peek() == Some(b'}') {
-        r.pos += 1;
-    } else {
-        loop {
-            r.skip_ws();
-            let key = r.string()?;
-            r.skip_ws();
-            r.expect(b':')?;
-            r.skip_ws();
-            let is_value = text
-                .get(key)
-                .and_then(|k| unescape_ascii(k).ok())
-                .is_some_and(|k| k.eq_ignore_ascii_case(b"value"));
-            if is_value {
-                if r.peek() == Some(b'n') {
-                    return Err("a file-storage entry with a null Value".into());
+    while let Some(&b) = text.get(i) {
+        i += 1;
+        if depth == 0 && !b.is_ascii_whitespace() {
+            if b != b'{' || found.is_some() {
+                return Err("JSON followed by other bytes");
+            }
+            depth = 1;
+            continue;
+        }
+        match b {
+            b'"' => {
+                let start = i;
+                loop {
+                    match text.get(i) {
+                        Some(b'"') => break,
+                        Some(b'\\') => i += 2,
+                        Some(c) if *c < 0x20 => return Err("a control character in a JSON string"),
+                        Some(_) => i += 1,
+                        None => return Err("an unterminated JSON string"),
+                    }
                 }
-                found = Some(r.string()?);
-            } else {
-                r.skip_value(0)?;
+                let span = start..i;
+                i += 1;
+                if depth == 1 {
+                    if value_next {
+                        found = Some(span);
+                        value_next = false;
+                    } else {
+                        name = Some(span);
+                    }
+                }
             }
-            r.skip_ws();
-            match r.next() {
-                Some(b',') => {}
-                Some(b'}') => break,
-                _ => return Err("a broken JSON object (expected , or })".into()),
+            b':' if depth == 1 => {
+                value_next = name
+                    .take()
+                    .and_then(|k| text.get(k))
+                    .and_then(|k| unescape_ascii(k).ok())
+                    .is_some_and(|k| k.eq_ignore_ascii_case(b"value"));
             }
+            b' ' | b'\t' | b'\n' | b'\r' => {}
+            _ if value_next => {
+                return Err(if b == b'n' {
+                    "a file-storage entry with a null Value"
+                } else {
+                    "a file-storage entry whose Value is not a string"
+                });
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth -= 1;
+                if depth == 0 && found.is_none() {
+                    return Err(
+                        "a JSON object without a Value member (not a Vault file-storage entry)",
+                    );
+                }
+            }
+            _ => {}
         }
     }
-    r.skip_ws();
-    if r.pos != text.len() {
-        return Err("JSON followed by other bytes".into());
+    match found {
+        Some(span) if depth == 0 => Ok(span),
+        _ => Err("a broken JSON object (no closing })"),
     }
-    found.ok_or_else(|| {
-        "a JSON object without a Value member (not a Vault file-storage entry)".into()
-    })
 }
 
 /// The bytes of a JSON string, with escapes undone; only ASCII is expected (a base64 value
 /// or a member name), so `\u` escapes are refused and other bytes kept as they are.
-fn unescape_ascii(inner: &[u8]) -> Result<Vec<u8>, String> {
+fn unescape_ascii(inner: &[u8]) -> Result<Vec<u8>, &'static str> {
     let mut out = Vec::with_capacity(inner.len());
     let mut bytes = inner.iter().copied();
     while let Some(b) = bytes.next() {
@@ -174,115 +205,13 @@ fn unescape_ascii(inner: &[u8]) -> Result<Vec<u8>, String> {
                 Some(b'n') => b'\n',
                 Some(b'r') => b'\r',
                 Some(b't') => b'\t',
-                _ => return Err("a bad escape in a JSON string".into()),
+                _ => return Err("a bad escape in a JSON string"),
             },
             b => b,
         };
         out.push(c);
     }
     Ok(out)
-}
-
-/// A cursor over JSON text that finds where values start and end.
-struct Reader<'a> {
-    text: &'a [u8],
-    pos: usize,
-}
-
-impl Reader<'_> {
-    /// Deepest nesting skipped (the entries Vault writes are flat).
-    const MAX_DEPTH: usize = 64;
-
-    fn peek(&self) -> Option<u8> {
-        self.text.get(self.pos).copied()
-    }
-
-    fn next(&mut self) -> Option<u8> {
-        let b = self.peek()?;
-        self.pos += 1;
-        Some(b)
-    }
-
-    fn skip_ws(&mut self) {
-        while self
-            .peek()
-            .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-        {
-            self.pos += 1;
-        }
-    }
-
-    fn expect(&mut self, want: u8) -> Result<(), String> {
-        match self.next() {
-            Some(b) if b == want => Ok(()),
-            _ => Err(format!(
-                "broken JSON (expected {} at byte {})",
-                char::from(want),
-                self.pos.saturating_sub(1)
-            )),
-        }
-    }
-
-    /// A string; returns the span of its characters (without the quotes).
-    fn string(&mut self) -> Result<Range<usize>, String> {
-        self.expect(b'"')?;
-        let start = self.pos;
-        loop {
-            match self.next() {
-                Some(b'"') => return Ok(start..self.pos - 1),
-                Some(b'\\') => {
-                    self.next().ok_or("an unterminated JSON string")?;
-                }
-                Some(b) if b < 0x20 => return Err("a control character in a JSON string".into()),
-                Some(_) => {}
-                None => return Err("an unterminated JSON string".into()),
-            }
-        }
-    }
-
-    /// Any value: a string, an object, an array, or a literal or number.
-    fn skip_value(&mut self, depth: usize) -> Result<(), String> {
-        if depth > Self::MAX_DEPTH {
-            return Err("JSON nested too deeply".into());
-        }
-        match self.peek() {
-            Some(b'"') => self.string().map(|_| ()),
-            Some(open @ (b'{' | b'[')) => {
-                let close = if open == b'{' { b'}' } else { b']' };
-                self.pos += 1;
-                self.skip_ws();
-                if self.peek() == Some(close) {
-                    self.pos += 1;
-                    return Ok(());
-                }
-                loop {
-                    self.skip_ws();
-                    if open == b'{' {
-                        self.string()?;
-                        self.skip_ws();
-                        self.expect(b':')?;
-                        self.skip_ws();
-                    }
-                    self.skip_value(depth + 1)?;
-                    self.skip_ws();
-                    match self.next() {
-                        Some(b',') => {}
-                        Some(b) if b == close => return Ok(()),
-                        _ => return Err("broken JSON (a list without , or its end)".into()),
-                    }
-                }
-            }
-            Some(b) if b == b'-' || b.is_ascii_alphanumeric() => {
-                while self.peek().is_some_and(|b| {
-                    b == b'-' || b == b'+' || b == b'.' || b.is_ascii_alphanumeric()
-                }) {
-                    self.pos += 1;
-                }
-                Ok(())
-            }
-            _ => Err(format!("broken JSON (no value at byte {})", self.pos)),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -357,7 +286,10 @@ mod tests {
             ("{\"Value\":null}", "null Value"),
             ("{\"Key\":\"abc\"}", "without a Value"),
             ("{\"Value\":\"!!!\"}", "not base64"),
-            ("{\"Value\":\"AAAA\"", "expected , or }"),
+            ("{\"Value\":\"AAAA\"", "no closing }"),
+            ("{\"Value\":{\"a\":1}}", "not a string"),
+            ("{\"Value\":\"QUJD\"}}", "other bytes"),
+            ("{\"a\":[\"Value\",\"QUJD\"]}", "without a Value"),
             ("{\"Value\":\"AAAA\"} x", "followed by"),
             ("{\"Value\":\"QUJD", "unterminated"),
             ("{\"Value\":\"\\u0041AAA\"}", "bad escape"),
@@ -365,10 +297,13 @@ mod tests {
             let e = Stored::parse(text.as_bytes()).err().unwrap();
             assert!(e.contains(needle), "{text}: {e}");
         }
-        let deep = "[".repeat(100);
-        let e = Stored::parse(format!("{{\"x\":{deep}").as_bytes())
-            .err()
-            .unwrap();
-        assert!(e.contains("deeply"), "{e}");
+        // Deep nesting elsewhere is skipped, not recursed into.
+        let deep = format!("{}{}", "[".repeat(1000), "]".repeat(1000));
+        let b64 = STANDARD.encode(sample());
+        let text = format!("{{\"x\":{deep},\"Value\":\"{b64}\"}}");
+        assert_eq!(
+            Stored::parse(text.as_bytes()).unwrap().value.value.encode(),
+            sample()
+        );
     }
 }
