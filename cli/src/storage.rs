@@ -281,6 +281,29 @@ mod tests {
     }
 
     #[test]
+    fn every_cut_and_every_changed_byte_of_an_entry_is_handled_without_panic() {
+        let b64 = STANDARD.encode(sample());
+        let text = format!("{{ \"A\": [{{\"b\": \"x\\\"\"}}], \"Value\": \"{b64}\" }}\n");
+        let bytes = text.as_bytes();
+        for cut in 0..bytes.len() {
+            let _ = Stored::parse(&bytes[..cut]);
+        }
+        for i in 0..bytes.len() {
+            for b in [
+                0u8, b'"', b'\\', b'{', b'}', b'[', b']', b':', b',', b'n', 0xff,
+            ] {
+                let mut changed = bytes.to_vec();
+                changed[i] = b;
+                // Whatever parses must encode to bytes that parse to the same value.
+                if let Ok(stored) = Stored::parse(&changed) {
+                    let again = Stored::parse(&stored.encode()).unwrap();
+                    assert_eq!(again.value.value.encode(), stored.value.value.encode());
+                }
+            }
+        }
+    }
+
+    #[test]
     fn broken_entries_are_refused_with_a_reason() {
         for (text, needle) in [
             ("{\"Value\":null}", "null Value"),
