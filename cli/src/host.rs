@@ -210,8 +210,10 @@ pub trait Host {
         false
     }
 
-    /// Replaces the file at `path` with `contents` atomically (temporary file beside it, then
-    /// rename), keeping its permissions: a crash leaves the old or the new contents.
+    /// Replaces the file at `path` with `contents` atomically (temporary file beside it, named
+    /// as [`is_temporary_name`] says, then rename), keeping its permissions (and, where the
+    /// host can, its owner and group, and a symbolic link as a link: the file it points to is
+    /// replaced in its own directory): a crash leaves the old or the new contents.
     ///
     /// # Errors
     /// The host's reason; the file is then unchanged.
