@@ -4,7 +4,8 @@
 //!
 //! 1. [`static_config`]: `access_key` / `secret_key` [/ `session_token`] from the seal stanza;
 //! 2. [`environment`]: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`;
-//! 3. [`profile`]: the shared files `~/.aws/credentials` and `~/.aws/config`;
+//! 3. [`profile`]: the shared files `~/.aws/credentials` and `~/.aws/config` (static keys,
+//!    a [`process`] (`credential_process`) or IAM Identity Center, [`sso`]);
 //! 4. [`web_identity`]: STS `AssumeRoleWithWebIdentity` with a token file (EKS IRSA);
 //! 5. [`container`]: the ECS / EKS Pod Identity credential endpoint;
 //! 6. [`imds`]: the EC2 instance profile over IMDSv2 (IMDSv1 when the token call times out).
@@ -21,7 +22,9 @@
 pub mod container;
 pub mod environment;
 pub mod imds;
+pub mod process;
 pub mod profile;
+pub mod sso;
 pub mod static_config;
 pub mod web_identity;
 
@@ -330,9 +333,10 @@ impl CredentialChain {
                 config.session_token.clone(),
             )),
             Box::new(environment::EnvironmentProvider::new(env.clone())),
-            Box::new(profile::ProfileProvider::new(
-                config.profile_selection(&env),
-            )),
+            Box::new(
+                profile::ProfileProvider::new(config.profile_selection(&env))
+                    .with_environment(env.clone(), config.https.clone()),
+            ),
             Box::new(web_identity::WebIdentityProvider::new(&config, env.clone())),
             Box::new(container::ContainerProvider::new(
                 env.clone(),

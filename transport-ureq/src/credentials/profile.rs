@@ -13,8 +13,10 @@
 //! [`Profile::get_nested`]. A profile's properties are merged from both files, the credentials
 //! file winning. [`SharedFiles`] holds every section of both files, read once.
 //!
-//! [`ProfileProvider`] supplies the static keys of the selected profile (`aws_access_key_id`,
-//! `aws_secret_access_key`, `aws_session_token`).
+//! [`ProfileProvider`] supplies the credentials of the selected profile: through IAM Identity
+//! Center when it has `sso_session` or `sso_start_url` ([`super::sso`]), else from its
+//! `credential_process` ([`super::process`]), else its static keys (`aws_access_key_id`,
+//! `aws_secret_access_key`, `aws_session_token`), in the AWS SDKs' order.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -23,7 +25,8 @@ use kms_seal_core::credentials::Credentials;
 use kms_seal_core::time::Timestamp;
 use zeroize::Zeroizing;
 
-use super::{CredentialSource, EnvLookup, ProviderError, read_small_file};
+use super::{CredentialSource, EnvLookup, ProviderError, process, read_small_file, sso};
+use crate::transport::TransportConfig;
 
 /// Shared files larger than this are refused.
 const MAX_FILE_BYTES: u64 = 1024 * 1024;
@@ -325,12 +328,29 @@ impl ProfileSelection {
 #[derive(Debug)]
 pub struct ProfileProvider {
     selection: ProfileSelection,
+    env: EnvLookup,
+    https: TransportConfig,
 }
 
 impl ProfileProvider {
-    /// A provider for this selection.
+    /// A provider for this selection. `credential_process` and IAM Identity Center profiles
+    /// read the process environment and use the default HTTPS settings unless
+    /// [`ProfileProvider::with_environment`] says otherwise.
     pub fn new(selection: ProfileSelection) -> Self {
-        ProfileProvider { selection }
+        ProfileProvider {
+            selection,
+            env: EnvLookup::process(),
+            https: TransportConfig::default(),
+        }
+    }
+
+    /// Reads `HOME` (the sso token cache), the sso portal endpoint and the
+    /// `credential_process` timeout through `env`, and calls the sso portal with `https`.
+    #[must_use]
+    pub fn with_environment(mut self, env: EnvLookup, https: TransportConfig) -> Self {
+        self.env = env;
+        self.https = https;
+        self
     }
 }
 
@@ -339,12 +359,12 @@ impl CredentialSource for ProfileProvider {
         "shared files"
     }
 
-    fn load(&self, _now: Timestamp) -> Result<Credentials, ProviderError> {
+    fn load(&self, now: Timestamp) -> Result<Credentials, ProviderError> {
         let sel = &self.selection;
-        let profile = sel
-            .load()
+        let files = sel
+            .load_files()
             .map_err(|e| ProviderError::Misconfigured(e.to_string()))?;
-        let Some(profile) = profile else {
+        let Some(profile) = files.profile(&sel.name) else {
             let reason = format!(
                 "profile '{}' not found in {}",
                 sel.name,
@@ -358,6 +378,15 @@ impl CredentialSource for ProfileProvider {
                 ProviderError::NotConfigured(reason)
             });
         };
+        if profile.get("sso_session").is_some() || profile.get("sso_start_url").is_some() {
+            let settings = sso::SsoProfile::from_profile(&files, &sel.name, profile)?;
+            return sso::load(&settings, &files, &self.env, &self.https, now);
+        }
+        if let Some(command_line) = profile.get("credential_process") {
+            return process::CredentialProcess::parse(command_line, &self.env)
+                .map_err(|e| ProviderError::Misconfigured(format!("profile '{}': {e}", sel.name)))?
+                .run(&sel.name);
+        }
         let access_key = profile.get("aws_access_key_id");
         let secret_key = profile.get("aws_secret_access_key");
         match (access_key, secret_key) {
@@ -376,14 +405,7 @@ impl CredentialSource for ProfileProvider {
                 sel.name
             ))),
             (None, None) => {
-                let unsupported = [
-                    "role_arn",
-                    "credential_process",
-                    "sso_session",
-                    "sso_start_url",
-                ]
-                .into_iter()
-                .find(|k| profile.get(k).is_some());
+                let unsupported = ["role_arn"].into_iter().find(|k| profile.get(k).is_some());
                 let reason = match unsupported {
                     Some(key) => format!(
                         "profile '{}' uses {key}, which kms-seal does not support; give it \
