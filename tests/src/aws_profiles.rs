@@ -152,6 +152,56 @@ impl Boto3 {
             .expect("python runs")
     }
 
+    /// Temporary credentials of `role_arn` from STS `AssumeRole` at `endpoint` (moto), signed
+    /// with the given key, after adding `sts:AssumeRole` for any principal to the role's trust
+    /// policy: `[access key id, secret, session token]`.
+    ///
+    /// # Panics
+    /// When the call fails, with boto3's stderr.
+    pub fn assume_role(
+        &self,
+        endpoint: &str,
+        access_key_id: &str,
+        secret_access_key: &str,
+        role_arn: &str,
+    ) -> [String; 3] {
+        // The role trusts only web identity; let any principal of the account assume it too.
+        let script = "import sys, json, boto3\n\
+            kw = dict(endpoint_url=sys.argv[1], region_name='us-east-1',\n\
+                      aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3])\n\
+            trust = {'Version': '2012-10-17', 'Statement': [\n\
+                {'Effect': 'Allow', 'Principal': {'Federated': '*'}, 'Action': 'sts:AssumeRoleWithWebIdentity'},\n\
+                {'Effect': 'Allow', 'Principal': {'AWS': '*'}, 'Action': 'sts:AssumeRole'}]}\n\
+            boto3.client('iam', **kw).update_assume_role_policy(\n\
+                RoleName=sys.argv[4].split('/')[-1], PolicyDocument=json.dumps(trust))\n\
+            sts = boto3.client('sts', **kw)\n\
+            c = sts.assume_role(RoleArn=sys.argv[4], RoleSessionName='sso')['Credentials']\n\
+            print(c['AccessKeyId']); print(c['SecretAccessKey']); print(c['SessionToken'])\n";
+        let out = Command::new(&self.python)
+            .args([
+                "-c",
+                script,
+                endpoint,
+                access_key_id,
+                secret_access_key,
+                role_arn,
+            ])
+            .env_clear()
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .stdin(Stdio::null())
+            .output()
+            .expect("python runs");
+        assert!(
+            out.status.success(),
+            "sts AssumeRole with boto3 failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut lines = text.lines().map(str::to_owned);
+        let mut next = || lines.next().expect("AssumeRole printed three lines");
+        [next(), next(), next()]
+    }
+
     /// Starts the same call without waiting (for a helper that hangs).
     ///
     /// # Panics

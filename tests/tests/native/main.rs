@@ -11,4 +11,5 @@ mod credentials_imds;
 mod credentials_moto;
 mod faults;
 mod seal_moto;
+mod sso;
 mod transport;
