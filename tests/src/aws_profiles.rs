@@ -1,5 +1,6 @@
 //! A private `HOME` with AWS shared files (`.aws/config`, the sso token cache, helper
-//! scripts), and boto3 as the reference: [`Boto3::describe_key`] runs
+//! scripts), a stub of the IAM Identity Center portal ([`sso_portal`]), and boto3 as the
+//! reference: [`Boto3::describe_key`] runs
 //! `boto3.Session(profile_name=...)` with exactly the same files and environment as the code
 //! under test, so a scenario that fails for us but works for boto3 is our bug.
 
@@ -7,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use crate::moto::python_executable;
+use std::sync::Arc;
+
+use crate::moto::{Moto, RecordedRequest, Reply, StubServer, python_executable};
 
 /// A private directory used as `HOME`, removed on drop.
 #[derive(Debug)]
@@ -255,4 +258,99 @@ pub fn assert_boto3_failed(out: &Output, expected: &str) {
         "boto3 (the reference) should fail with {expected}: status {:?}, stderr {stderr}",
         out.status
     );
+}
+
+/// The access token the portal stub accepts.
+pub const SSO_TOKEN: &str = "aoaAAAAAGdG-valid-sso-access-token";
+/// The account id in [`SSO_CONFIG`].
+pub const SSO_ACCOUNT: &str = "111122223333";
+/// The role name in [`SSO_CONFIG`].
+pub const SSO_ROLE: &str = "VaultSeal";
+/// The start URL in [`SSO_CONFIG`].
+pub const SSO_START_URL: &str = "https://corp.awsapps.com/start";
+/// The sso-session form's token cache file: hashlib.sha1(b"corp").hexdigest().
+pub const SSO_SESSION_CACHE: &str = ".aws/sso/cache/ee0bfd2552fbd840c02cc48b6e823320543c450f.json";
+/// The legacy form's token cache file: hashlib.sha1(SSO_START_URL.encode()).hexdigest().
+pub const SSO_LEGACY_CACHE: &str = ".aws/sso/cache/a51746d4aa793ae07b25e90c3a5db96fc7832bd7.json";
+/// 2099-01-01T00:00:00Z in milliseconds.
+pub const SSO_ROLE_EXPIRATION_MS: u64 = 4_070_908_800_000;
+
+/// A config file with an sso-session profile `modern` and a legacy profile `legacy`, both
+/// for [`SSO_ROLE`] in [`SSO_ACCOUNT`].
+pub const SSO_CONFIG: &str = "\
+[profile modern]
+sso_session = corp
+sso_account_id = 111122223333
+sso_role_name = VaultSeal
+[sso-session corp]
+sso_start_url = https://corp.awsapps.com/start
+sso_region = us-east-1
+sso_registration_scopes = sso:account:access
+[profile legacy]
+sso_start_url = https://corp.awsapps.com/start
+sso_region = us-east-1
+sso_account_id = 111122223333
+sso_role_name = VaultSeal
+";
+
+/// A loopback stub of the IAM Identity Center portal's GetRoleCredentials, answering with
+/// role credentials (an assumed role's, which moto accepts) for [`SSO_TOKEN`], [`SSO_ACCOUNT`]
+/// and [`SSO_ROLE`] only: 401 `UnauthorizedException` for another token, 400 for another
+/// request. Returns the server and the credentials it hands out.
+///
+/// # Panics
+/// When moto's STS refuses the role.
+pub fn sso_portal(moto: &Moto) -> (StubServer, [String; 3]) {
+    // Role session credentials that moto's IAM checks (an assumed allow-all role).
+    let role = Boto3::new().assume_role(
+        &moto.endpoint,
+        &moto.access_key_id,
+        &moto.secret_access_key,
+        &moto.role_arn,
+    );
+    let answer = serde_json::json!({
+        "roleCredentials": {
+            "accessKeyId": role[0],
+            "secretAccessKey": role[1],
+            "sessionToken": role[2],
+            "expiration": SSO_ROLE_EXPIRATION_MS,
+        }
+    })
+    .to_string();
+    let answer = Arc::new(answer);
+    let server = StubServer::start(move |r: &RecordedRequest| {
+        let (path, query) = r.path.split_once('?').unwrap_or((&r.path, ""));
+        let mut params: Vec<&str> = query.split('&').collect();
+        params.sort_unstable();
+        let wanted = [
+            format!("account_id={SSO_ACCOUNT}"),
+            format!("role_name={SSO_ROLE}"),
+        ];
+        if r.method != "GET" || path != "/federation/credentials" || params != wanted {
+            return Reply::status(400, r#"{"message":"unexpected request"}"#);
+        }
+        if r.header("x-amz-sso_bearer_token") != Some(SSO_TOKEN) {
+            return Reply::Respond {
+                status: 401,
+                headers: vec![(
+                    "x-amzn-ErrorType".to_owned(),
+                    "UnauthorizedException:http://internal.amazon.com/coral/".to_owned(),
+                )],
+                body: br#"{"message":"Session token not found or invalid"}"#.to_vec(),
+            };
+        }
+        Reply::status(200, answer.as_bytes().to_vec())
+    });
+    (server, role)
+}
+
+/// A token cache file's JSON, as `aws sso login` writes it.
+pub fn sso_cached_token(token: &str, expires_at: &str) -> String {
+    serde_json::json!({
+        "startUrl": SSO_START_URL,
+        "region": "us-east-1",
+        "accessToken": token,
+        "expiresAt": expires_at,
+    })
+    .to_string()
 }

@@ -3,5 +3,6 @@
 //! The binary must be built first (`cargo build -p kms-seal-ureq --bin kms-seal`; the test
 //! script does it), see [`kms_seal_tests::cli::kms_seal_bin`].
 
+mod credential_helpers;
 mod faults;
 mod moto;

@@ -4,95 +4,19 @@
 //! Every scenario runs first with boto3 on the same files and environment, and the request
 //! kms-seal sends must be the one boto3 sent.
 
-use std::sync::Arc;
-
 use kms_seal_core::kms::endpoint::Endpoint;
 use kms_seal_core::seal::{Seal, SealSettings};
 use kms_seal_core::time::Timestamp;
-use kms_seal_tests::aws_profiles::{Boto3, TempHome, assert_boto3_failed, boto3_access_key};
-use kms_seal_tests::moto::{Moto, RecordedRequest, Reply, StubServer};
+use kms_seal_tests::aws_profiles::{
+    Boto3, SSO_CONFIG as CONFIG, SSO_LEGACY_CACHE as LEGACY_CACHE,
+    SSO_ROLE_EXPIRATION_MS as ROLE_EXPIRATION_MS, SSO_SESSION_CACHE as SESSION_CACHE,
+    SSO_TOKEN as TOKEN, TempHome, assert_boto3_failed, boto3_access_key,
+    sso_cached_token as cached_token, sso_portal as portal,
+};
+use kms_seal_tests::moto::{Moto, StubServer};
 use kms_seal_ureq::credentials::{ChainConfig, CredentialChain, EnvLookup};
 use kms_seal_ureq::runtime::StdRuntime;
 use kms_seal_ureq::transport::UreqTransport;
-
-const TOKEN: &str = "aoaAAAAAGdG-valid-sso-access-token";
-const ACCOUNT: &str = "111122223333";
-const ROLE: &str = "VaultSeal";
-const START_URL: &str = "https://corp.awsapps.com/start";
-/// hashlib.sha1(b"corp").hexdigest()
-const SESSION_CACHE: &str = ".aws/sso/cache/ee0bfd2552fbd840c02cc48b6e823320543c450f.json";
-/// hashlib.sha1(START_URL.encode()).hexdigest()
-const LEGACY_CACHE: &str = ".aws/sso/cache/a51746d4aa793ae07b25e90c3a5db96fc7832bd7.json";
-/// 2099-01-01T00:00:00Z in milliseconds.
-const ROLE_EXPIRATION_MS: u64 = 4_070_908_800_000;
-
-const CONFIG: &str = "\
-[profile modern]
-sso_session = corp
-sso_account_id = 111122223333
-sso_role_name = VaultSeal
-[sso-session corp]
-sso_start_url = https://corp.awsapps.com/start
-sso_region = us-east-1
-sso_registration_scopes = sso:account:access
-[profile legacy]
-sso_start_url = https://corp.awsapps.com/start
-sso_region = us-east-1
-sso_account_id = 111122223333
-sso_role_name = VaultSeal
-";
-
-/// The portal: role credentials (an assumed role's, which moto accepts) for [`TOKEN`], [`ACCOUNT`] and [`ROLE`] only.
-fn portal(moto: &Moto) -> (StubServer, [String; 3]) {
-    // Role session credentials that moto's IAM checks (an assumed allow-all role).
-    let role = Boto3::new().assume_role(
-        &moto.endpoint,
-        &moto.access_key_id,
-        &moto.secret_access_key,
-        &moto.role_arn,
-    );
-    let answer = serde_json::json!({
-        "roleCredentials": {
-            "accessKeyId": role[0],
-            "secretAccessKey": role[1],
-            "sessionToken": role[2],
-            "expiration": ROLE_EXPIRATION_MS,
-        }
-    })
-    .to_string();
-    let answer = Arc::new(answer);
-    let server = StubServer::start(move |r: &RecordedRequest| {
-        let (path, query) = r.path.split_once('?').unwrap_or((&r.path, ""));
-        let mut params: Vec<&str> = query.split('&').collect();
-        params.sort_unstable();
-        let wanted = [format!("account_id={ACCOUNT}"), format!("role_name={ROLE}")];
-        if r.method != "GET" || path != "/federation/credentials" || params != wanted {
-            return Reply::status(400, r#"{"message":"unexpected request"}"#);
-        }
-        if r.header("x-amz-sso_bearer_token") != Some(TOKEN) {
-            return Reply::Respond {
-                status: 401,
-                headers: vec![(
-                    "x-amzn-ErrorType".to_owned(),
-                    "UnauthorizedException:http://internal.amazon.com/coral/".to_owned(),
-                )],
-                body: br#"{"message":"Session token not found or invalid"}"#.to_vec(),
-            };
-        }
-        Reply::status(200, answer.as_bytes().to_vec())
-    });
-    (server, role)
-}
-
-fn cached_token(token: &str, expires_at: &str) -> String {
-    serde_json::json!({
-        "startUrl": START_URL,
-        "region": "us-east-1",
-        "accessToken": token,
-        "expiresAt": expires_at,
-    })
-    .to_string()
-}
 
 /// The files and the environment (`AWS_ENDPOINT_URL_SSO` = the stub) shared by boto3 and us.
 fn setup(portal: &StubServer, tag: &str) -> (TempHome, Vec<(String, String)>) {
