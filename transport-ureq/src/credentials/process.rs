@@ -24,7 +24,6 @@
 use std::fmt;
 use std::io::Read;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use kms_seal_core::credentials::Credentials;
@@ -164,15 +163,9 @@ impl CredentialProcess {
         }
         let timeout = match env.get(TIMEOUT_VARIABLE) {
             None => DEFAULT_TIMEOUT,
-            Some(text) => text
-                .trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|s| s.is_finite() && *s > 0.0 && *s <= 86_400.0)
-                .map(Duration::from_secs_f64)
-                .ok_or_else(|| {
-                    format!("{TIMEOUT_VARIABLE} must be a number of seconds between 0 and 86400")
-                })?,
+            Some(text) => parse_seconds(&text).ok_or_else(|| {
+                format!("{TIMEOUT_VARIABLE} must be a number of seconds between 0 and 86400")
+            })?,
         };
         Ok(CredentialProcess { argv, timeout })
     }
@@ -261,33 +254,25 @@ enum RunFailure {
     Wait(String),
 }
 
-enum Output {
-    Stdout(Result<Zeroizing<Vec<u8>>, RunFailure>),
-    Stderr(Vec<u8>),
-}
-
 /// Waits for `child` to exit and both its pipes to close, at most `timeout`; a child still
-/// running then (or printing too much) is killed and reaped.
+/// running then (or printing too much) is killed and reaped. The pipes are read by two
+/// threads, polled every 10 ms (no channel: this keeps the static binary small).
 fn wait_bounded(mut child: Child, timeout: Duration) -> Result<Finished, RunFailure> {
     let deadline = Instant::now() + timeout;
-    let (tx, rx) = mpsc::channel();
-    if let Some(mut out) = child.stdout.take() {
-        let tx = tx.clone();
+    let mut stdout_reader = child.stdout.take().map(|mut out| {
         std::thread::spawn(move || {
             let mut bytes = Zeroizing::new(Vec::new());
-            let read = (&mut out)
+            match (&mut out)
                 .take(MAX_STDOUT_BYTES as u64 + 1)
-                .read_to_end(&mut bytes);
-            let result = match read {
+                .read_to_end(&mut bytes)
+            {
                 Ok(_) if bytes.len() <= MAX_STDOUT_BYTES => Ok(bytes),
                 Ok(_) => Err(RunFailure::StdoutTooLarge),
                 Err(e) => Err(RunFailure::Wait(format!("reading its output: {e}"))),
-            };
-            let _ = tx.send(Output::Stdout(result));
-        });
-    }
-    if let Some(mut err) = child.stderr.take() {
-        let tx = tx.clone();
+            }
+        })
+    });
+    let mut stderr_reader = child.stderr.take().map(|mut err| {
         std::thread::spawn(move || {
             let mut kept = Vec::new();
             let _ = (&mut err)
@@ -295,10 +280,9 @@ fn wait_bounded(mut child: Child, timeout: Duration) -> Result<Finished, RunFail
                 .read_to_end(&mut kept);
             // Drain the rest so the program never blocks on a full pipe.
             let _ = std::io::copy(&mut err, &mut std::io::sink());
-            let _ = tx.send(Output::Stderr(kept));
-        });
-    }
-    drop(tx);
+            kept
+        })
+    });
     let mut stdout = None;
     let mut stderr = None;
     let mut status = None;
@@ -314,6 +298,27 @@ fn wait_bounded(mut child: Child, timeout: Duration) -> Result<Finished, RunFail
                 Err(e) => return kill(&mut child, RunFailure::Wait(e.to_string())),
             }
         }
+        if stdout_reader.as_ref().is_none_or(|h| h.is_finished()) && stdout.is_none() {
+            match stdout_reader.take().map(|h| h.join()) {
+                None => stdout = Some(Zeroizing::default()),
+                Some(Ok(Ok(bytes))) => stdout = Some(bytes),
+                Some(Ok(Err(why))) => return kill(&mut child, why),
+                Some(Err(_)) => {
+                    return kill(
+                        &mut child,
+                        RunFailure::Wait("its output reader failed".into()),
+                    );
+                }
+            }
+        }
+        if stderr_reader.as_ref().is_none_or(|h| h.is_finished()) && stderr.is_none() {
+            stderr = Some(
+                stderr_reader
+                    .take()
+                    .and_then(|h| h.join().ok())
+                    .unwrap_or_default(),
+            );
+        }
         if let (Some(status), Some(out), Some(err)) = (status, &mut stdout, &mut stderr) {
             return Ok(Finished {
                 status,
@@ -325,21 +330,7 @@ fn wait_bounded(mut child: Child, timeout: Duration) -> Result<Finished, RunFail
         if now >= deadline {
             return kill(&mut child, RunFailure::TimedOut);
         }
-        let wait = (deadline - now).min(Duration::from_millis(10));
-        match rx.recv_timeout(wait) {
-            Ok(Output::Stdout(Ok(bytes))) => stdout = Some(bytes),
-            Ok(Output::Stdout(Err(why))) => return kill(&mut child, why),
-            Ok(Output::Stderr(bytes)) => stderr = Some(bytes),
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                // Both readers are done; only the exit status is missing.
-                stdout.get_or_insert_with(Zeroizing::default);
-                stderr.get_or_insert_with(Vec::new);
-                if status.is_none() {
-                    std::thread::sleep(wait);
-                }
-            }
-        }
+        std::thread::sleep((deadline - now).min(Duration::from_millis(10)));
     }
 }
 
@@ -357,26 +348,101 @@ fn describe_status(status: ExitStatus) -> String {
     "failed".to_owned()
 }
 
-fn format_secs(d: Duration) -> String {
-    let secs = d.as_secs_f64();
-    if secs.fract() == 0.0 {
-        format!("{secs:.0}")
-    } else {
-        format!("{secs}")
+/// Parses `30`, `0.5` or `2.25` seconds (at most millisecond precision is kept) without
+/// floating point; `None` unless 0 < value <= 86400.
+fn parse_seconds(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() && fraction.is_empty() || !digits(whole) || !digits(fraction) {
+        return None;
     }
+    let secs: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    let millis = fraction
+        .bytes()
+        .chain(std::iter::repeat(b'0'))
+        .take(3)
+        .fold(0u64, |acc, b| acc * 10 + u64::from(b - b'0'));
+    let total = Duration::from_secs(secs).checked_add(Duration::from_millis(millis))?;
+    (!total.is_zero() && total <= Duration::from_secs(86_400)).then_some(total)
+}
+
+/// `1`, `0.3` or `2.25`: seconds as written in [`TIMEOUT_VARIABLE`].
+fn format_secs(d: Duration) -> String {
+    let millis = d.subsec_millis();
+    if millis == 0 {
+        return d.as_secs().to_string();
+    }
+    let fraction = format!("{millis:03}");
+    format!("{}.{}", d.as_secs(), fraction.trim_end_matches('0'))
 }
 
 /// The Version 1 document, as printed by the program.
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct ProcessDocument {
-    version: Option<serde_json::Value>,
+    #[serde(default, deserialize_with = "version")]
+    version: Option<Version>,
     access_key_id: Option<String>,
     #[serde(default, deserialize_with = "super::secret_string")]
     secret_access_key: Option<Zeroizing<String>>,
     #[serde(default, deserialize_with = "super::secret_string")]
     session_token: Option<Zeroizing<String>>,
     expiration: Option<String>,
+}
+
+/// The `Version` field: the number 1, or anything else as written.
+enum Version {
+    One,
+    Other(String),
+}
+
+/// Reads `Version` of any JSON type (a small visitor rather than `serde_json::Value`, which
+/// would add its whole parser to the static binary).
+fn version<'de, D>(deserializer: D) -> Result<Option<Version>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct Visitor;
+    impl<'de> serde::de::Visitor<'de> for Visitor {
+        type Value = Option<Version>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a version number")
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(if v == 1 {
+                Version::One
+            } else {
+                Version::Other(v.to_string())
+            }))
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(Version::Other(v.to_string())))
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(Some(Version::Other("(a fraction)".to_owned())))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(Version::Other(format!("\"{v}\""))))
+        }
+        fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(Some(Version::Other(v.to_string())))
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D2: serde::Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+            d.deserialize_any(self)
+        }
+    }
+    deserializer.deserialize_option(Visitor)
 }
 
 /// Reads the program's stdout; the error text follows "credential_process of profile 'p' ".
@@ -391,11 +457,11 @@ fn parse_output(stdout: &[u8]) -> Result<Credentials, String> {
         )
     })?;
     match &doc.version {
-        Some(v) if v.as_u64() == Some(1) => {}
-        Some(v) => {
+        Some(Version::One) => {}
+        Some(Version::Other(v)) => {
             return Err(format!(
                 "printed Version {}; kms-seal reads Version 1 documents",
-                short(&v.to_string())
+                short(v)
             ));
         }
         None => return Err("printed a document without Version; it must be 1".to_owned()),
@@ -477,7 +543,23 @@ mod tests {
         );
         assert!(CredentialProcess::parse("''", &none).is_err());
         assert!(CredentialProcess::parse("'x", &none).is_err());
-        for bad in ["0", "-1", "soon", "NaN", "1e9"] {
+        assert_eq!(parse_seconds("2.25"), Some(Duration::from_millis(2_250)));
+        assert_eq!(parse_seconds(".5"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_seconds("86400"), Some(Duration::from_secs(86_400)));
+        assert_eq!(format_secs(Duration::from_millis(2_250)), "2.25");
+        assert_eq!(format_secs(Duration::from_secs(30)), "30");
+        for bad in [
+            "0",
+            "0.0001",
+            "-1",
+            "soon",
+            "NaN",
+            "1e9",
+            ".",
+            "1.2.3",
+            "86401",
+            "99999999999999999999",
+        ] {
             let env = EnvLookup::from_pairs([(TIMEOUT_VARIABLE, bad)]);
             let e = CredentialProcess::parse("x", &env).unwrap_err();
             assert!(e.contains(TIMEOUT_VARIABLE), "{e}");

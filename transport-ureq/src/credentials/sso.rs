@@ -341,23 +341,18 @@ fn portal_error(sso: &SsoProfile, response: &Response) -> ProviderError {
     let header_type = response
         .header("x-amzn-errortype")
         .map(|t| t.split(':').next().unwrap_or_default().trim().to_owned());
-    let body: Option<serde_json::Value> = serde_json::from_slice(&response.body).ok();
-    let body_field = |name: &str| {
-        body.as_ref()
-            .and_then(|b| b.get(name))
-            .and_then(serde_json::Value::as_str)
-            .map(str::to_owned)
-    };
+    let body: ErrorBody = serde_json::from_slice(&response.body).unwrap_or_default();
     let code = header_type
         .filter(|t| !t.is_empty())
-        .or_else(|| body_field("__type"))
+        .or(body.kind)
         .map(|t| {
             let t = t.rsplit('#').next().unwrap_or_default();
             t.split(':').next().unwrap_or_default().trim().to_owned()
         })
         .unwrap_or_default();
-    let message = body_field("message")
-        .or_else(|| body_field("Message"))
+    let message = body
+        .message
+        .or(body.message_capitalised)
         .map(|m| format!(" ({})", short(&m)))
         .unwrap_or_default();
     let described = if code.is_empty() {
@@ -380,6 +375,16 @@ fn portal_error(sso: &SsoProfile, response: &Response) -> ProviderError {
          {next}",
         sso.role_name, sso.account_id
     ))
+}
+
+/// An error answer's body: `{"__type": ..., "message": ...}` (`Message` in some services).
+#[derive(serde::Deserialize, Default)]
+struct ErrorBody {
+    #[serde(rename = "__type")]
+    kind: Option<String>,
+    message: Option<String>,
+    #[serde(rename = "Message")]
+    message_capitalised: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
