@@ -194,6 +194,7 @@ impl CredentialProcess {
     /// Version 1 credentials document.
     pub fn run(&self, profile: &str) -> Result<Credentials, ProviderError> {
         let what = format!("credential_process of profile '{profile}'");
+        log::debug!("{what}: running {}", short(self.program()));
         let child = Command::new(self.program())
             .args(self.args())
             .stdin(Stdio::null())
@@ -211,6 +212,11 @@ impl CredentialProcess {
             RunFailure::TimedOut => ProviderError::Unreachable(format!(
                 "{what} did not finish within {} s and was killed; check that it does not wait \
                  for input, or raise {TIMEOUT_VARIABLE}",
+                format_secs(self.timeout)
+            )),
+            RunFailure::OutputHeldOpen => ProviderError::Unreachable(format!(
+                "{what} exited, but a program it started kept its output open for {} s; it \
+                 must not leave background programs attached to stdout or stderr",
                 format_secs(self.timeout)
             )),
             RunFailure::StdoutTooLarge => ProviderError::Malformed(format!(
@@ -250,6 +256,8 @@ struct Finished {
 
 enum RunFailure {
     TimedOut,
+    /// The program exited, but something it started still holds its stdout or stderr open.
+    OutputHeldOpen,
     StdoutTooLarge,
     Wait(String),
 }
@@ -328,7 +336,12 @@ fn wait_bounded(mut child: Child, timeout: Duration) -> Result<Finished, RunFail
         }
         let now = Instant::now();
         if now >= deadline {
-            return kill(&mut child, RunFailure::TimedOut);
+            let why = if status.is_some() {
+                RunFailure::OutputHeldOpen
+            } else {
+                RunFailure::TimedOut
+            };
+            return kill(&mut child, why);
         }
         std::thread::sleep((deadline - now).min(Duration::from_millis(10)));
     }
@@ -655,6 +668,10 @@ mod tests {
         assert!(e.reason().contains("more than 65536 bytes"), "{e}");
 
         let env = EnvLookup::from_pairs([(TIMEOUT_VARIABLE, "0.3")]);
+        let p = CredentialProcess::parse("sh -c 'sleep 3 & echo {}'", &env).unwrap();
+        let e = p.run("p").unwrap_err();
+        assert!(e.reason().contains("kept its output open for 0.3 s"), "{e}");
+
         let p = CredentialProcess::parse("sleep 30", &env).unwrap();
         let started = Instant::now();
         let e = p.run("p").unwrap_err();

@@ -199,6 +199,13 @@ pub fn load(
             ))
         })?,
     };
+    log::debug!(
+        "profile '{}': sso GetRoleCredentials for role {} in account {} at {}",
+        sso.profile,
+        sso.role_name,
+        sso.account_id,
+        base.authority
+    );
     let transport = UreqTransport::with_config(https.clone())
         .map_err(|e| ProviderError::Misconfigured(e.to_string()))?;
     let mut path = base.path_and_query.trim_end_matches('/').to_owned();
