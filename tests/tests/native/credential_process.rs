@@ -295,3 +295,55 @@ fn hanging_helper_is_killed_and_reaped_within_the_bound() {
         "helper {pid} is still there"
     );
 }
+
+#[test]
+fn command_lines_split_exactly_like_python_shlex() {
+    // Deterministic strings over the characters that matter to the splitter.
+    const ALPHABET: &[char] = &[
+        'a', 'b', ' ', '\t', '\n', '\'', '"', '\\', '#', '$', ';', 'é',
+    ];
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) as usize
+    };
+    let inputs: Vec<String> = (0..3_000)
+        .map(|_| {
+            let len = next() % 12;
+            (0..len)
+                .map(|_| ALPHABET[next() % ALPHABET.len()])
+                .collect()
+        })
+        .collect();
+    let python = kms_seal_tests::moto::python_executable().unwrap_or_else(|e| panic!("{e}"));
+    let script = "import json, shlex, sys\n\
+        out = []\n\
+        for s in json.load(sys.stdin):\n\
+        \x20   try: out.append(shlex.split(s))\n\
+        \x20   except ValueError: out.append(None)\n\
+        json.dump(out, sys.stdout)\n";
+    let mut child = std::process::Command::new(python)
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python runs");
+    let input = serde_json::to_vec(&inputs).unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &input));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(out.status.success());
+    let expected: Vec<Option<Vec<String>>> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(expected.len(), inputs.len());
+    let mut errors = 0;
+    for (input, want) in inputs.iter().zip(expected) {
+        let got = kms_seal_ureq::credentials::process::split_command_line(input).ok();
+        errors += usize::from(want.is_none());
+        assert_eq!(got, want, "splitting {input:?}");
+    }
+    // Both outcomes were exercised.
+    assert!(errors > 100 && errors < 2_900, "{errors}");
+}
