@@ -2,6 +2,7 @@
 
 mod check;
 mod inspect;
+mod migrate;
 mod rewrap;
 
 use alloc::format;
@@ -57,8 +58,13 @@ pub(crate) fn execute<H: Host>(
                     read_stored_file(host.files(), path, args.base64)?
                 }
             };
-            let seal = open_seal(host, args)?;
-            let plaintext = seal.decrypt_value(&value.value.value, aad)?;
+            let mut seal = open_seal(host, args)?;
+            let old = migrate::open_old_seals(host, args)?;
+            if !old.is_empty() {
+                // The enabled key's ARN tells its blobs from the old key's.
+                seal.init()?;
+            }
+            let plaintext = migrate::decrypt_value(&old, &seal, &value.value.value, aad)?;
             write_output(out, &plaintext, args.base64);
         }
         Command::Check => {
@@ -68,7 +74,8 @@ pub(crate) fn execute<H: Host>(
         Command::Rewrap(files) => {
             let mut seal = open_seal(host, args)?;
             seal.init()?;
-            rewrap::run(host, &seal, files, args, out)?;
+            let old = migrate::open_old_seals(host, args)?;
+            rewrap::run(host, &seal, &old, files, args, out)?;
         }
     }
     Ok(())

@@ -20,6 +20,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use kms_seal_core::seal::SealError;
 
+use super::migrate::{self, OldSeal};
 use super::read_stored_file;
 use crate::args::{Args, DEFAULT_JOBS};
 use crate::host::{Host, HostSeal, JobResult};
@@ -46,12 +47,15 @@ struct Counts {
     hard_linked: usize,
     other_files: usize,
     leftovers_removed: usize,
+    /// Rewrapped from a disabled stanza's key.
+    from_disabled: usize,
 }
 
 /// Rewraps `targets` (files or storage trees) and appends the JSON summary to `out`.
 pub(crate) fn run<H: Host>(
     host: &mut H,
     seal: &HostSeal<H>,
+    old: &[OldSeal<H>],
     targets: &[String],
     args: &Args,
     out: &mut Vec<u8>,
@@ -118,25 +122,35 @@ pub(crate) fn run<H: Host>(
     let mut would_rewrap = Vec::new();
     if args.dry_run {
         for p in pending {
+            let from = migrate::value_owner(old, seal, &p.stored.value.value)
+                .map(|o| format!(" (opened by the disabled stanza at {})", o.stanza))
+                .unwrap_or_default();
             host.write_stderr(&format!(
-                "kms-seal: would rewrap {} under {key}\n",
-                one_line(&p.path)
+                "kms-seal: would rewrap {} under {key}{}\n",
+                one_line(&p.path),
+                one_line(&from)
             ));
             would_rewrap.push(p.path);
         }
     } else {
+        // Values of a disabled stanza's key go through its seal, one at a time on this
+        // thread (a migration runs once); the rest run concurrently through the enabled seal.
+        let (migrating, current): (Vec<Pending>, Vec<Pending>) = pending
+            .into_iter()
+            .partition(|p| migrate::value_owner(old, seal, &p.stored.value.value).is_some());
+        let pending = current;
         let jobs = args.jobs.unwrap_or(DEFAULT_JOBS);
         let work = |seal: &HostSeal<H>, mut item: Pending| match seal
             .rewrap_value(&mut item.stored.value.value, aad)
         {
-            Ok(_) => JobResult::Done((item.path, Ok(item.stored))),
+            Ok(_) => JobResult::Done((item.path, Ok(item.stored), false)),
             Err(e) if is_throttling(&e) && item.throttled < MAX_THROTTLED => {
                 item.throttled += 1;
                 JobResult::Throttled(item)
             }
-            Err(e) => JobResult::Done((item.path, Err(Failure::from(e)))),
+            Err(e) => JobResult::Done((item.path, Err(Failure::from(e)), false)),
         };
-        let mut done = |(path, result): (String, Result<Stored, Failure>)| {
+        let mut done = |(path, result, migrated): (String, Result<Stored, Failure>, bool)| {
             let written = result.and_then(|stored| {
                 let contents = encode(&stored, args.base64);
                 host.replace_file(&path, &contents).map_err(|e| {
@@ -146,6 +160,7 @@ pub(crate) fn run<H: Host>(
             match written {
                 Ok(()) => {
                     counts.rewrapped += 1;
+                    counts.from_disabled += usize::from(migrated);
                     if args.verbose > 0 {
                         host.write_stderr(&format!(
                             "kms-seal: info: {}: rewrapped under {key}\n",
@@ -157,6 +172,12 @@ pub(crate) fn run<H: Host>(
                 Err(e) => fail(host, &mut progress, &path, e, &mut first_error, &mut counts),
             }
         };
+        for mut item in migrating {
+            let result = migrate::rewrap_value(old, seal, &mut item.stored.value.value, aad)
+                .map(|()| item.stored)
+                .map_err(Failure::from);
+            done((item.path, result, true));
+        }
         H::run_jobs(seal, jobs, pending, &work, &mut done);
     }
     progress.clear(host);
@@ -193,6 +214,10 @@ pub(crate) fn run<H: Host>(
             ]);
             if args.dry_run {
                 members.push(("would_rewrap", Json::Array(&listed)));
+            }
+            if !old.is_empty() {
+                members.push(("from_disabled_stanza", count(counts.from_disabled)));
+                members.sort_by_key(|(name, _)| *name);
             }
             let text = Json::Object(&members).compact();
             out.extend_from_slice(text.as_bytes());

@@ -142,6 +142,57 @@ pub fn load(
     Ok(config)
 }
 
+/// A `disabled = "true"` `seal "awskms"` stanza of a seal migration (the old seal), loaded.
+///
+/// `Debug` shows where it came from and the configuration's own redacted `Debug`.
+#[derive(Debug)]
+pub struct DisabledSeal {
+    /// The file the stanza came from.
+    pub source: String,
+    /// 1-based line of the stanza.
+    pub line: usize,
+    /// Its configuration, references resolved.
+    pub config: AwsKmsSealConfig,
+}
+
+/// The disabled `seal "awskms"` stanzas of the Vault config at `config_path` (Vault's seal
+/// migration form: the old seal is kept with `disabled = "true"`), each loaded and resolved
+/// on its own, in file order; empty without a config file.
+///
+/// Command-line flags never apply to them (they configure the enabled seal). The environment
+/// does, as in Vault, which configures the old seal's wrapper with the same `SetConfig` as the
+/// new one (`AWS_REGION`, `VAULT_AWSKMS_SEAL_KEY_ID`, `AWS_KMS_ENDPOINT`, ...): set
+/// `disallow_env_vars = "true"` in a stanza to keep the environment out of it.
+///
+/// # Errors
+/// As [`load`]; a parameter error of a disabled stanza is [`LoadError::Config`] (the caller
+/// names the stanza).
+pub fn load_disabled(
+    config_path: Option<&str>,
+    env: &dyn Fn(&str) -> Option<String>,
+    files: &dyn Files,
+) -> Result<Vec<DisabledSeal>, LoadError> {
+    let Some(path) = config_path else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for stanza in read_seal_stanzas(path, files)? {
+        if !stanza.disabled || stanza.seal_type != SEAL_TYPE {
+            continue;
+        }
+        // `disabled` picked the stanza; the seal built from it is used, not refused.
+        let params = stanza.params().filter(|(name, _)| *name != "disabled");
+        let mut config = AwsKmsSealConfig::from_params(params, env)?;
+        resolve_secrets(&mut config, env, Some(files))?;
+        out.push(DisabledSeal {
+            source: stanza.source.clone(),
+            line: stanza.line,
+            config,
+        });
+    }
+    Ok(out)
+}
+
 /// Like [`load`] but leaves `env://` and `file://` references unresolved.
 ///
 /// # Errors

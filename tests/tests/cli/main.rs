@@ -6,5 +6,6 @@
 
 mod credential_helpers;
 mod faults;
+mod migration;
 mod moto;
 mod trees;
