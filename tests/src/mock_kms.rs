@@ -221,6 +221,63 @@ impl MockKms {
         key
     }
 
+    /// Creates an enabled symmetric multi-Region key (key id `mrk-` and 32 hex digits).
+    pub fn create_multi_region_key(&self) -> MockKey {
+        let mut st = self.state();
+        let n = st.keys.len() as u32 + 1;
+        let key = Self::multi_region_key(&self.region, &format!("mrk-{n:08x}{:024x}", 0xabc));
+        st.keys.push(KeyState {
+            key: key.clone(),
+            enabled: true,
+            usage: "ENCRYPT_DECRYPT",
+            spec: "SYMMETRIC_DEFAULT",
+        });
+        key
+    }
+
+    fn multi_region_key(region: &str, id: &str) -> MockKey {
+        MockKey {
+            arn: format!("arn:aws:kms:{region}:{ACCOUNT}:key/{id}"),
+            id: id.to_owned(),
+        }
+    }
+
+    /// Makes this mock hold a replica of the multi-Region key `key` of `primary` (same key id,
+    /// this mock's region in the ARN) that opens every ciphertext `primary` made under `key`
+    /// so far, as KMS replicas share their key material. Returns the replica.
+    pub fn replicate(&self, primary: &MockKms, key: &MockKey) -> MockKey {
+        assert!(
+            key.id.starts_with("mrk-"),
+            "only multi-Region keys replicate"
+        );
+        let from = primary.state();
+        let index = from
+            .keys
+            .iter()
+            .position(|k| k.key == *key)
+            .expect("the key was created by the primary mock");
+        let replica = Self::multi_region_key(&self.region, &key.id);
+        let mut st = self.state();
+        let at = st.keys.len();
+        st.keys.push(KeyState {
+            key: replica.clone(),
+            enabled: true,
+            usage: from.keys[index].usage,
+            spec: from.keys[index].spec,
+        });
+        for (ciphertext, stored) in from.ciphertexts.iter().filter(|(_, c)| c.key == index) {
+            st.ciphertexts.insert(
+                ciphertext.clone(),
+                StoredCiphertext {
+                    key: at,
+                    context: stored.context.clone(),
+                    plaintext: stored.plaintext.clone(),
+                },
+            );
+        }
+        replica
+    }
+
     /// Points `alias` (`alias/name`) at `key`, creating or moving it.
     pub fn set_alias(&self, alias: &str, key: &MockKey) {
         let mut st = self.state();

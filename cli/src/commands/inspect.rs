@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 
 use kms_seal_core::envelope::{BlobInfo, DecodedValue, StoredValue};
 
+use super::migrate;
 use super::read_stored_file;
 use crate::Failure;
 use crate::host::Files;
@@ -23,8 +24,9 @@ use crate::tree;
 ///  "canary": false, "format": "blobinfo" | "multiwrapvalue:1", "generation": null | N,
 ///  "storage": "raw" | "vault-file-entry"}
 /// ```
-pub(crate) fn describe(stored: &Stored) -> String {
-    let blob_members = blob_members(stored);
+pub(crate) fn describe(stored: &Stored, routes: Option<&Routes>) -> String {
+    let notes = notes(stored, routes);
+    let blob_members = blob_members(stored, &notes);
     let blobs: Vec<Json<'_>> = blob_members.iter().map(|m| Json::Object(m)).collect();
     Json::Object(&value_members(stored, &blobs)).pretty()
 }
@@ -44,9 +46,10 @@ pub(crate) fn describe_path(
     files: &dyn Files,
     path: &str,
     base64: bool,
+    routes: Option<&Routes>,
 ) -> Result<String, Failure> {
     if !files.is_dir(path).unwrap_or(false) {
-        return Ok(describe(&read_stored_file(files, path, base64)?));
+        return Ok(describe(&read_stored_file(files, path, base64)?, routes));
     }
     let tree = tree::walk(files, path)?;
     // Each entry printed on its own and indented into the list: one loop, no nested values
@@ -55,7 +58,8 @@ pub(crate) fn describe_path(
     for (i, entry) in tree.entries.iter().enumerate() {
         let text = match read_stored_file(files, entry, base64) {
             Ok(stored) => {
-                let blob_members = blob_members(&stored);
+                let notes = notes(&stored, routes);
+                let blob_members = blob_members(&stored, &notes);
                 let blobs: Vec<Json<'_>> = blob_members.iter().map(|m| Json::Object(m)).collect();
                 let value = value_members(&stored, &blobs);
                 Json::Object(&[("path", Json::Str(entry)), ("value", Json::Object(&value))])
@@ -81,8 +85,74 @@ pub(crate) fn describe_path(
     Ok(out)
 }
 
-fn blob_members(stored: &Stored) -> Vec<[(&'static str, Json<'_>); 9]> {
-    blobs_of(&stored.value).iter().map(describe_blob).collect()
+/// Which stanza opens each blob and the multi-Region replica it would use, for
+/// `inspect --config` (`None` without a config).
+type Note = Option<(String, Option<String>)>;
+
+fn notes(stored: &Stored, routes: Option<&Routes>) -> Vec<Note> {
+    blobs_of(&stored.value)
+        .iter()
+        .map(|blob| routes.map(|r| r.note(blob)))
+        .collect()
+}
+
+fn blob_members<'a>(stored: &'a Stored, notes: &'a [Note]) -> Vec<Vec<(&'static str, Json<'a>)>> {
+    blobs_of(&stored.value)
+        .iter()
+        .zip(notes)
+        .map(|(blob, note)| {
+            let mut members = Vec::from(describe_blob(blob));
+            if let Some((opened_by, replica)) = note {
+                members.push(("opened_by", Json::Str(opened_by)));
+                members.push(("replica", replica.as_deref().map_or(Json::Null, Json::Str)));
+                members.sort_by_key(|(name, _)| *name);
+            }
+            members
+        })
+        .collect()
+}
+
+/// What `inspect --config` knows of the configuration, offline: the enabled stanza's key and
+/// region, and each disabled stanza's key ARN (a disabled stanza's key given as an alias or
+/// key id cannot be matched offline, so its blobs are not named as its).
+pub(crate) struct Routes {
+    /// The enabled stanza's key id as configured.
+    pub(crate) enabled_key: String,
+    /// The enabled stanza's region (empty when it comes from elsewhere).
+    pub(crate) region: String,
+    /// `("disabled stanza at FILE:LINE", key id)` of each disabled stanza.
+    pub(crate) old: Vec<(String, String)>,
+}
+
+impl Routes {
+    fn note(&self, blob: &BlobInfo) -> (String, Option<String>) {
+        if !blob.is_aws_kms() {
+            return (String::from("another seal"), None);
+        }
+        let opened_by = self
+            .old
+            .iter()
+            .find(|(_, key)| migrate::belongs_to_old(blob, key, &self.enabled_key))
+            .map(|(label, _)| label.clone())
+            .or_else(|| {
+                // A disabled stanza's alias or bare key id cannot be matched offline.
+                let (label, key) = self
+                    .old
+                    .iter()
+                    .find(|(_, key)| migrate::region_account(key).is_none())?;
+                (Some(blob.key_id()?) != Some(self.enabled_key.as_str())).then(|| {
+                    format!(
+                        "enabled stanza, or the {label} if {key} is this key (decrypt and rewrap \
+                         resolve it)"
+                    )
+                })
+            })
+            .unwrap_or_else(|| String::from("enabled stanza"));
+        let replica = blob
+            .key_id()
+            .and_then(|id| migrate::replica_arn(id, &self.region));
+        (opened_by, replica)
+    }
 }
 
 fn blobs_of(decoded: &DecodedValue) -> &[BlobInfo] {
@@ -150,7 +220,8 @@ mod tests {
     #[test]
     fn describes_a_bare_blob() {
         let bytes = StoredValue::Bare(blob(1, "arn:aws:kms:us-east-1:1:key/a")).encode();
-        let v: Value = serde_json::from_str(&describe(&Stored::parse(&bytes).unwrap())).unwrap();
+        let v: Value =
+            serde_json::from_str(&describe(&Stored::parse(&bytes).unwrap(), None)).unwrap();
         assert_eq!(v["format"], "blobinfo");
         assert_eq!(v["canary"], false);
         assert_eq!(v["generation"], Value::Null);
@@ -197,7 +268,7 @@ mod tests {
             }
         }
         let files = One(StoredValue::Bare(blob(1, "k")).encode());
-        let text = describe_path(&files, "t", false).unwrap();
+        let text = describe_path(&files, "t", false, None).unwrap();
         let v: Value = serde_json::from_str(&text).unwrap();
         // Laid out exactly as serde_json's pretty printer would.
         assert_eq!(text, serde_json::to_string_pretty(&v).unwrap());
@@ -213,7 +284,7 @@ mod tests {
                 .unwrap()
                 .contains("not a Vault")
         );
-        let empty = describe_path(&files, "e", false).unwrap();
+        let empty = describe_path(&files, "e", false, None).unwrap();
         let v: Value = serde_json::from_str(&empty).unwrap();
         assert_eq!(v["entries"], serde_json::json!([]));
         assert_eq!(empty, serde_json::to_string_pretty(&v).unwrap());
@@ -227,6 +298,7 @@ mod tests {
         });
         let v: Value = serde_json::from_str(&describe(
             &Stored::parse(&multi.encode_with_canary()).unwrap(),
+            None,
         ))
         .unwrap();
         assert_eq!(v["format"], "multiwrapvalue:1");

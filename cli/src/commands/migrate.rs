@@ -12,7 +12,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use kms_seal_core::envelope::{BlobInfo, StoredValue};
-use kms_seal_core::seal::SealError;
+use kms_seal_core::seal::{ErrorKind, SealError};
 use zeroize::Zeroizing;
 
 use crate::args::Args;
@@ -45,10 +45,27 @@ pub(crate) fn open_old_seals<H: Host>(
         let mut seal = host
             .build_seal(&old.config)
             .map_err(|m| Failure::Config(named(m)))?;
-        seal.init().map_err(|e| match Failure::from(e) {
-            Failure::Config(m) => Failure::Config(named(m)),
-            Failure::Usage(m) | Failure::Operation(m) => Failure::Operation(named(m)),
-        })?;
+        match seal.init() {
+            Ok(()) => {}
+            // Disaster recovery: the old region is down, but a key ARN needs no DescribeKey
+            // to be matched; its multi-Region blobs then open through a replica.
+            Err(e)
+                if e.kind() == ErrorKind::Transport
+                    && region_account(&old.config.kms_key_id).is_some() =>
+            {
+                host.write_stderr(&format!(
+                    "kms-seal: warning: the disabled seal stanza at {stanza}: its KMS endpoint \
+                     cannot be reached ({}); matching its key ARN as configured\n",
+                    crate::one_line(&e.to_string())
+                ));
+            }
+            Err(e) => {
+                return Err(match Failure::from(e) {
+                    Failure::Config(m) => Failure::Config(named(m)),
+                    Failure::Usage(m) | Failure::Operation(m) => Failure::Operation(named(m)),
+                });
+            }
+        }
         seals.push(OldSeal { stanza, seal });
     }
     Ok(seals)
@@ -69,6 +86,43 @@ pub(crate) fn region_account(arn: &str) -> Option<(&str, &str)> {
     };
     (!region.is_empty() && !account.is_empty() && resource.starts_with("key/"))
         .then_some((region, account))
+}
+
+/// Whether `arn` names a multi-Region key (`key/mrk-...`).
+pub(crate) fn is_multi_region(arn: &str) -> bool {
+    region_account(arn).is_some() && arn.contains(":key/mrk-")
+}
+
+/// The ARN of the replica of the multi-Region key `arn` in `region` (same partition, account
+/// and key id), or `None` when `arn` is not a multi-Region key ARN or already in `region`.
+pub(crate) fn replica_arn(arn: &str, region: &str) -> Option<String> {
+    let (home, _) = region_account(arn)?;
+    if !is_multi_region(arn) || home == region || region.is_empty() {
+        return None;
+    }
+    let mut parts: Vec<&str> = arn.splitn(6, ':').collect();
+    parts[3] = region;
+    Some(parts.join(":"))
+}
+
+/// Opens `blob` with the old seal that owns it; when that seal's endpoint cannot be reached
+/// (connection, DNS, timeout: not an access error) and the blob's key is a multi-Region key,
+/// through its replica in the enabled seal's region (KMS `Decrypt` of a multi-Region
+/// ciphertext works in every region the key is replicated to).
+fn decrypt_old<H: Host>(
+    old: &OldSeal<H>,
+    enabled: &HostSeal<H>,
+    blob: &BlobInfo,
+    aad: Option<&[u8]>,
+) -> Result<Zeroizing<Vec<u8>>, SealError> {
+    match old.seal.decrypt(blob, aad) {
+        Err(e)
+            if e.kind() == ErrorKind::Transport && blob.key_id().is_some_and(is_multi_region) =>
+        {
+            enabled.decrypt(blob, aad)
+        }
+        result => result,
+    }
 }
 
 /// Whether `blob` belongs to the old key `old_arn` (see the module documentation) rather than
@@ -131,9 +185,12 @@ pub(crate) fn decrypt_value<H: Host>(
     if enabled.is_value_up_to_date(value) {
         return enabled.decrypt_value(value, aad);
     }
-    match value_owner(old, enabled, value) {
-        Some(o) => o.seal.decrypt_value(value, aad),
-        None => enabled.decrypt_value(value, aad),
+    let Some(o) = value_owner(old, enabled, value) else {
+        return enabled.decrypt_value(value, aad);
+    };
+    match value {
+        StoredValue::Bare(blob) => decrypt_old(o, enabled, blob, aad),
+        StoredValue::Multi(_) => o.seal.decrypt_value(value, aad),
     }
 }
 
@@ -155,7 +212,7 @@ pub(crate) fn rewrap_value<H: Host>(
             continue;
         }
         let plaintext = match owner(old, enabled, blob) {
-            Some(o) => o.seal.decrypt(blob, aad)?,
+            Some(o) => decrypt_old(o, enabled, blob, aad)?,
             None => enabled.decrypt(blob, aad)?,
         };
         fresh.push((i, enabled.encrypt(&plaintext, aad)?));
@@ -184,6 +241,21 @@ mod tests {
 
     const OLD: &str = "arn:aws:kms:eu-west-1:111111111111:key/old";
     const NEW: &str = "arn:aws:kms:us-east-1:222222222222:key/new";
+
+    #[test]
+    fn names_multi_region_replicas() {
+        let mrk = "arn:aws:kms:us-east-1:111111111111:key/mrk-1234abcd";
+        assert!(is_multi_region(mrk));
+        assert!(!is_multi_region(OLD));
+        assert!(!is_multi_region("mrk-1234abcd"));
+        assert_eq!(
+            replica_arn(mrk, "eu-west-1").as_deref(),
+            Some("arn:aws:kms:eu-west-1:111111111111:key/mrk-1234abcd")
+        );
+        assert_eq!(replica_arn(mrk, "us-east-1"), None);
+        assert_eq!(replica_arn(mrk, ""), None);
+        assert_eq!(replica_arn(OLD, "us-east-1"), None);
+    }
 
     #[test]
     fn splits_key_arns() {

@@ -32,9 +32,11 @@ pub(crate) fn execute<H: Host>(
     let aad = args.aad.as_deref().map(str::as_bytes);
     match command {
         Command::Inspect(path) => {
+            let routes = inspect_routes(host, args)?;
+            let routes = routes.as_ref();
             let text = match path {
-                None => inspect::describe(&read_value(host, args.base64)?),
-                Some(path) => inspect::describe_path(host.files(), path, args.base64)?,
+                None => inspect::describe(&read_value(host, args.base64)?, routes),
+                Some(path) => inspect::describe_path(host.files(), path, args.base64, routes)?,
             };
             out.extend_from_slice(text.as_bytes());
             out.push(b'\n');
@@ -116,6 +118,39 @@ fn open_seal<H: Host>(host: &mut H, args: &Args) -> Result<HostSeal<H>, Failure>
         ));
     }
     Ok(seal)
+}
+
+/// With `--config`, what `inspect` needs to say which stanza opens each blob (read offline,
+/// references left unresolved); `None` without it.
+fn inspect_routes<H: Host>(host: &H, args: &Args) -> Result<Option<inspect::Routes>, Failure> {
+    let Some(path) = args.config.as_deref() else {
+        return Ok(None);
+    };
+    let env = |name: &str| host.env(name);
+    let overrides: Vec<(&str, &str)> = [
+        ("kms_key_id", &args.key_id),
+        ("region", &args.region),
+        ("endpoint", &args.endpoint),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| value.as_deref().map(|v| (name, v)))
+    .collect();
+    let enabled = config::load_unresolved(Some(path), &overrides, &env, host.files())
+        .map_err(|e| Failure::Config(e.to_string()))?;
+    let old = config::read_seal_stanzas(path, host.files())
+        .map_err(|e| Failure::Config(e.to_string()))?
+        .into_iter()
+        .filter(|s| s.disabled && s.seal_type == config::SEAL_TYPE)
+        .filter_map(|s| {
+            let key = s.param("kms_key_id")?.to_string();
+            Some((format!("disabled stanza at {}:{}", s.source, s.line), key))
+        })
+        .collect();
+    Ok(Some(inspect::Routes {
+        enabled_key: enabled.kms_key_id,
+        region: enabled.region,
+        old,
+    }))
 }
 
 fn read_input<H: Host>(

@@ -10,7 +10,9 @@ use std::path::Path;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use kms_seal_core::envelope::{StoredValue, decode_stored_value};
+use kms_seal_tests::mock_kms::MockKms;
 use kms_seal_tests::moto::Moto;
+use kms_seal_tests::stub_kms::StubKms;
 
 use super::moto::{PLAINTEXT, assert_failed, assert_ok, env_for, run, stderr, tempdir};
 
@@ -135,6 +137,17 @@ fn values_of_the_disabled_stanza_are_opened_with_its_credentials_and_rewrapped_u
     }
     let recovery_before = std::fs::read(&recovery).unwrap();
 
+    // inspect, offline, cannot resolve the old stanza's alias and says so.
+    let inspected = run(&["inspect", "--config", &config], &old_blob, &[]);
+    assert_ok(&inspected);
+    let v: serde_json::Value = serde_json::from_slice(&inspected.stdout).unwrap();
+    let opened_by = v["blobs"][0]["opened_by"].as_str().unwrap();
+    assert!(
+        opened_by.contains("disabled stanza at") && opened_by.contains(&a.alias),
+        "{v}"
+    );
+    assert_eq!(v["blobs"][0]["replica"], serde_json::Value::Null);
+
     let dry = run(
         &[
             "rewrap",
@@ -242,4 +255,154 @@ fn without_a_disabled_stanza_old_values_still_go_to_the_enabled_seal() {
     );
     assert_ok(&out);
     assert_eq!(out.stdout, PLAINTEXT);
+}
+
+/// One `seal "awskms"` stanza.
+fn stanza(
+    disabled: bool,
+    region: &str,
+    endpoint: &str,
+    key: &str,
+    access: &str,
+    secret: &str,
+) -> String {
+    format!(
+        "seal \"awskms\" {{\n  disabled = \"{disabled}\"\n  region = \"{region}\"\n  \
+         endpoint = \"{endpoint}\"\n  kms_key_id = \"{key}\"\n  access_key = \"{access}\"\n  \
+         secret_key = \"{secret}\"\n}}\n"
+    )
+}
+
+/// moto 5.2.1 cannot open its own multi-Region ciphertexts (it cuts the 40-character `mrk-`
+/// key id to 36 in the ciphertext), so this test runs on the project's mock KMS over HTTP
+/// (SigV4 checked, the credential scope must name the mock's region): the key's own region
+/// A (us-east-1) and the replica region B (eu-west-1), each with its own credentials.
+#[test]
+fn a_multi_region_blob_opens_through_the_replica_when_its_own_region_is_down() {
+    let home = MockKms::new("us-east-1");
+    home.add_credentials("AKIDHOMEREGION", "home-secret");
+    let primary = home.create_multi_region_key();
+    let home = StubKms::start(home).expect("the home region's mock KMS starts");
+    let home_url = home.url();
+
+    // Sealed in the key's own region.
+    let env: Vec<(&'static str, String)> = vec![
+        ("VAULT_SEAL_TYPE", "awskms".to_owned()),
+        ("VAULT_AWSKMS_SEAL_KEY_ID", primary.arn.clone()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_KMS_ENDPOINT", home_url.clone()),
+        ("AWS_ACCESS_KEY_ID", "AKIDHOMEREGION".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "home-secret".to_owned()),
+    ];
+    let out = run(&["encrypt"], PLAINTEXT, &env);
+    assert_ok(&out);
+    let blob = out.stdout;
+    assert_eq!(key_of(&blob), primary.arn);
+
+    let replica_kms = MockKms::new("eu-west-1");
+    replica_kms.add_credentials("AKIDREPLICA", "replica-secret");
+    let replica = replica_kms.replicate(home.kms(), &primary);
+    assert_eq!(
+        replica.arn,
+        primary.arn.replace(":us-east-1:", ":eu-west-1:")
+    );
+    let replica_kms = StubKms::start(replica_kms).expect("the replica region's mock KMS starts");
+    // The home region goes down: nothing listens on its port any more.
+    drop(home);
+
+    let dir = tempdir("migration-mrk");
+    let config = dir.join("vault.hcl");
+    let enabled = stanza(
+        false,
+        "eu-west-1",
+        &replica_kms.url(),
+        &replica.arn,
+        "AKIDREPLICA",
+        "replica-secret",
+    );
+    std::fs::write(
+        &config,
+        stanza(
+            true,
+            "us-east-1",
+            &home_url,
+            &primary.arn,
+            "AKIDHOMEREGION",
+            "home-secret",
+        ) + &enabled,
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+
+    let served = replica_kms.served();
+    let out = run(&["decrypt", "--config", config], &blob, &[]);
+    assert_ok(&out);
+    assert_eq!(out.stdout, PLAINTEXT);
+    assert!(
+        stderr(&out).contains("cannot be reached"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("home-secret"));
+    // The replica region answered (DescribeKey of the enabled key, then the Decrypt): the mock
+    // answers only requests signed for eu-west-1 with the replica stanza's access key.
+    assert_eq!(replica_kms.served() - served, 2);
+
+    // inspect names the stanza and the replica it would use.
+    let inspected = run(&["inspect", "--config", config], &blob, &[]);
+    assert_ok(&inspected);
+    let v: serde_json::Value = serde_json::from_slice(&inspected.stdout).unwrap();
+    assert_eq!(v["blobs"][0]["key_id"], primary.arn.as_str());
+    assert_eq!(v["blobs"][0]["replica"], replica.arn.as_str(), "{v}");
+    assert!(
+        v["blobs"][0]["opened_by"]
+            .as_str()
+            .unwrap()
+            .starts_with("disabled stanza at "),
+        "{v}"
+    );
+
+    // rewrap moves the value under the replica, the enabled key.
+    let file = dir.join("root-key");
+    std::fs::write(&file, &blob).unwrap();
+    let out = run(
+        &["rewrap", "--config", config, file.to_str().unwrap()],
+        b"",
+        &[],
+    );
+    assert_ok(&out);
+    assert_eq!(key_of(&std::fs::read(&file).unwrap()), replica.arn);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["from_disabled_stanza"], 1, "{v}");
+
+    // A region that answers with an access error is not down: the command stops there and
+    // sends nothing to the replica. (The old stanza signs for us-east-1; the live mock wants
+    // eu-west-1.)
+    let wrong = dir.join("wrong.hcl");
+    std::fs::write(
+        &wrong,
+        stanza(
+            true,
+            "us-east-1",
+            &replica_kms.url(),
+            &primary.arn,
+            "AKIDHOMEREGION",
+            "home-secret",
+        ) + &enabled,
+    )
+    .unwrap();
+    let before = replica_kms.served();
+    let out = run(
+        &["decrypt", "--config", wrong.to_str().unwrap()],
+        &blob,
+        &[],
+    );
+    assert_failed(&out, 1, &["home-secret", "replica-secret"]);
+    assert!(
+        stderr(&out).contains("disabled seal stanza"),
+        "{}",
+        stderr(&out)
+    );
+    // Only the old stanza's refused DescribeKey (one request) reached the live mock.
+    assert_eq!(replica_kms.served() - before, 1, "{}", stderr(&out));
 }
