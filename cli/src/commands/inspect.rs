@@ -103,9 +103,11 @@ fn blob_members<'a>(stored: &'a Stored, notes: &'a [Note]) -> Vec<Vec<(&'static 
         .map(|(blob, note)| {
             let mut members = Vec::from(describe_blob(blob));
             if let Some((opened_by, replica)) = note {
-                members.push(("opened_by", Json::Str(opened_by)));
-                members.push(("replica", replica.as_deref().map_or(Json::Null, Json::Str)));
-                members.sort_by_key(|(name, _)| *name);
+                // Between `mechanism_name` and `wrapped_key_len`: members stay alphabetical.
+                let at = members.len() - 1;
+                members.insert(at, ("opened_by", Json::Str(opened_by)));
+                let replica = replica.as_deref().map_or(Json::Null, Json::Str);
+                members.insert(at + 1, ("replica", replica));
             }
             members
         })

@@ -62,11 +62,13 @@ pub(crate) fn execute<H: Host>(
             };
             let mut seal = open_seal(host, args)?;
             let old = migrate::open_old_seals(host, args)?;
-            if !old.is_empty() {
+            let plaintext = if old.is_empty() {
+                seal.decrypt_value(&value.value.value, aad)?
+            } else {
                 // The enabled key's ARN tells its blobs from the old key's.
                 seal.init()?;
-            }
-            let plaintext = migrate::decrypt_value(&old, &seal, &value.value.value, aad)?;
+                migrate::decrypt_value(&old, &seal, &value.value.value, aad)?
+            };
             write_output(out, &plaintext, args.base64);
         }
         Command::Check => {
@@ -121,9 +123,13 @@ fn open_seal<H: Host>(host: &mut H, args: &Args) -> Result<HostSeal<H>, Failure>
 }
 
 /// With `--config`, what `inspect` needs to say which stanza opens each blob (read offline,
-/// references left unresolved); `None` without it.
+/// references left unresolved); `None` without it, or without the `migration` feature.
 fn inspect_routes<H: Host>(host: &H, args: &Args) -> Result<Option<inspect::Routes>, Failure> {
-    let Some(path) = args.config.as_deref() else {
+    let Some(path) = args
+        .config
+        .as_deref()
+        .filter(|_| cfg!(feature = "migration"))
+    else {
         return Ok(None);
     };
     let env = |name: &str| host.env(name);

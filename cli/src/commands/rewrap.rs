@@ -135,10 +135,13 @@ pub(crate) fn run<H: Host>(
     } else {
         // Values of a disabled stanza's key go through its seal, one at a time on this
         // thread (a migration runs once); the rest run concurrently through the enabled seal.
-        let (migrating, current): (Vec<Pending>, Vec<Pending>) = pending
-            .into_iter()
-            .partition(|p| migrate::value_owner(old, seal, &p.stored.value.value).is_some());
-        let pending = current;
+        let (migrating, pending): (Vec<Pending>, Vec<Pending>) = if old.is_empty() {
+            (Vec::new(), pending)
+        } else {
+            pending
+                .into_iter()
+                .partition(|p| migrate::value_owner(old, seal, &p.stored.value.value).is_some())
+        };
         let jobs = args.jobs.unwrap_or(DEFAULT_JOBS);
         let work = |seal: &HostSeal<H>, mut item: Pending| match seal
             .rewrap_value(&mut item.stored.value.value, aad)
@@ -216,8 +219,8 @@ pub(crate) fn run<H: Host>(
                 members.push(("would_rewrap", Json::Array(&listed)));
             }
             if !old.is_empty() {
-                members.push(("from_disabled_stanza", count(counts.from_disabled)));
-                members.sort_by_key(|(name, _)| *name);
+                // After `failed`: members stay alphabetical.
+                members.insert(2, ("from_disabled_stanza", count(counts.from_disabled)));
             }
             let text = Json::Object(&members).compact();
             out.extend_from_slice(text.as_bytes());
