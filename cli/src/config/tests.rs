@@ -307,3 +307,49 @@ fn control_characters_are_escaped() {
     let text = err.to_string();
     assert!(!text.contains('\n') && text.contains("aws\\nkms"), "{text}");
 }
+
+#[test]
+fn disabled_stanzas_are_loaded_on_their_own_with_references_resolved() {
+    let files = MemFiles(vec![
+        (
+            "vault.hcl",
+            "seal \"awskms\" {\n  disabled = \"true\"\n  region = \"us-east-1\"\n  \
+             kms_key_id = \"alias/old\"\n  access_key = \"AKIDOLD\"\n  \
+             secret_key = \"file://old-secret\"\n}\n\
+             seal \"awskms\" {\n  disabled = \"true\"\n  region = \"eu-central-1\"\n  \
+             kms_key_id = \"alias/older\"\n  disallow_env_vars = \"true\"\n}\n\
+             seal \"transit\" {\n  disabled = \"true\"\n}\n\
+             seal \"awskms\" {\n  region = \"eu-west-1\"\n  kms_key_id = \"alias/new\"\n}\n",
+        ),
+        ("old-secret", "old secret\n"),
+    ]);
+    let env = env_of(&[("AWS_KMS_ENDPOINT", "http://127.0.0.1:1")]);
+    let old = load_disabled(Some("vault.hcl"), &env, &files).unwrap();
+    assert_eq!(
+        old.len(),
+        2,
+        "transit and the enabled stanza are not old awskms seals"
+    );
+    assert_eq!((old[0].source.as_str(), old[0].line), ("vault.hcl", 1));
+    assert_eq!(old[0].config.kms_key_id, "alias/old");
+    assert_eq!(old[0].config.region, "us-east-1");
+    assert!(
+        !old[0].config.disabled,
+        "the seal built from it must not be refused"
+    );
+    assert_eq!(
+        old[0].config.secret_key,
+        Some(SecretSource::Literal(Zeroizing::new("old secret".into())))
+    );
+    // The environment applies as in Vault's SetConfig, unless the stanza disallows it.
+    assert_eq!(
+        old[0].config.endpoint.as_deref(),
+        Some("http://127.0.0.1:1")
+    );
+    assert_eq!(old[1].config.endpoint, None);
+    assert_eq!(old[1].config.kms_key_id, "alias/older");
+    // The enabled stanza is still the one `load` picks.
+    let enabled = load(Some("vault.hcl"), &[], &env, &files).unwrap();
+    assert_eq!(enabled.kms_key_id, "alias/new");
+    assert!(load_disabled(None, &env, &files).unwrap().is_empty());
+}
