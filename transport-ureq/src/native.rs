@@ -9,7 +9,10 @@
 //!    dual-stack with `AWS_USE_DUALSTACK_ENDPOINT=true`);
 //! 3. credentials: the [`CredentialChain`] in Vault's order, seeded with the configuration's
 //!    static keys, shared-files and web-identity settings;
-//! 4. retries: AWS standard mode; `AWS_MAX_ATTEMPTS` overrides the number of attempts.
+//! 4. retries: AWS standard mode; `AWS_MAX_ATTEMPTS` overrides the number of attempts;
+//! 5. https: the roots of `AWS_CA_BUNDLE`, else of the profile's `ca_bundle`, else the
+//!    built-in ones; proxies from `HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY` / `NO_PROXY`
+//!    (see [`ProxyRules`]). Both apply to KMS and to STS.
 
 use std::fmt;
 use std::sync::Arc;
@@ -20,10 +23,13 @@ use kms_seal_core::seal::Seal;
 use zeroize::Zeroizing;
 
 use crate::credentials::imds::ImdsClient;
+use crate::credentials::profile::ProfileSelection;
 use crate::credentials::{ChainConfig, CredentialChain, EnvLookup};
 use crate::region::{self, RegionError, ResolvedRegion};
 use crate::runtime::StdRuntime;
-use crate::transport::{TransportConfig, UreqTransport};
+use crate::transport::{
+    CaBundle, CaBundleError, ProxyMode, ProxyRules, TlsTrust, TransportConfig, UreqTransport,
+};
 
 /// The seal over ureq, the credential chain and the operating system's clock and randomness.
 pub type NativeSeal = Seal<UreqTransport, CredentialChain, StdRuntime>;
@@ -42,6 +48,8 @@ pub enum BuildError {
     UnresolvedSecret(&'static str),
     /// The HTTPS transport could not be set up (for example a malformed proxy URL).
     Transport(kms_seal_core::http::TransportError),
+    /// `AWS_CA_BUNDLE` or the profile's `ca_bundle` names a file that is not a usable bundle.
+    CaBundle(CaBundleError),
 }
 
 impl fmt::Display for BuildError {
@@ -55,6 +63,7 @@ impl fmt::Display for BuildError {
                  with kms_seal_cli::config::load, which resolves them"
             ),
             BuildError::Transport(e) => write!(f, "cannot set up https: {e}; check HTTPS_PROXY"),
+            BuildError::CaBundle(e) => write!(f, "{e}"),
         }
     }
 }
@@ -91,12 +100,47 @@ pub fn build_seal(config: &AwsKmsSealConfig, env: EnvLookup) -> Result<BuiltSeal
     let lookup = |name: &str| env.get(name);
     let settings = seal_settings(config, &region.name, &lookup).map_err(BuildError::Settings)?;
 
-    let transport =
-        UreqTransport::with_config(TransportConfig::default()).map_err(BuildError::Transport)?;
+    let https = https_config(&profile, &env)?;
+    let transport = UreqTransport::with_config(https).map_err(BuildError::Transport)?;
     let chain = CredentialChain::with_imds(chain_config, env, imds);
     Ok(BuiltSeal {
         seal: Seal::new(settings, transport, chain, StdRuntime::new()),
         region,
+    })
+}
+
+/// The settings of every transport that calls AWS over https (KMS, STS): the trusted roots
+/// and the proxy rules, read from `env` and the selected profile.
+///
+/// # Errors
+/// [`BuildError::CaBundle`] when the bundle named cannot be read or holds no certificate.
+pub fn https_config(
+    profile: &ProfileSelection,
+    env: &EnvLookup,
+) -> Result<TransportConfig, BuildError> {
+    let bundle = match env.get("AWS_CA_BUNDLE").filter(|p| !p.trim().is_empty()) {
+        Some(path) => Some((path, "AWS_CA_BUNDLE".to_owned())),
+        // A profile that cannot be read is reported by the credential chain, which reads it
+        // for keys.
+        None => profile.load().ok().flatten().and_then(|p| {
+            p.get("ca_bundle").map(|path| {
+                (
+                    path.to_owned(),
+                    format!("ca_bundle in profile {}", profile.name),
+                )
+            })
+        }),
+    };
+    let tls = match bundle {
+        Some((path, origin)) => TlsTrust::Bundle(
+            CaBundle::load(&env.expand_home(path.trim()), &origin).map_err(BuildError::CaBundle)?,
+        ),
+        None => TlsTrust::BuiltIn,
+    };
+    Ok(TransportConfig {
+        tls,
+        proxy: ProxyMode::Rules(ProxyRules::from_lookup(|name| env.get(name))),
+        ..TransportConfig::default()
     })
 }
 

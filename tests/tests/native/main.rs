@@ -10,4 +10,5 @@ mod credentials_imds;
 mod credentials_moto;
 mod faults;
 mod seal_moto;
+mod tls_trust;
 mod transport;
