@@ -9,6 +9,7 @@ mod credentials_chain;
 mod credentials_imds;
 mod credentials_moto;
 mod faults;
+mod proxy;
 mod seal_moto;
 mod tls_trust;
 mod transport;
