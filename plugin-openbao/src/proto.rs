@@ -9,6 +9,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use zeroize::Zeroize;
+
 /// `pb.RPCOptions`: the options every wrapper call carries.
 #[derive(Clone, PartialEq, prost::Message)]
 #[prost(skip_debug)]
@@ -26,6 +28,30 @@ pub struct RpcOptions {
     /// `with_disallow_env_vars`: ignore the environment's AWS variables.
     #[prost(bool, tag = "90")]
     pub with_disallow_env_vars: bool,
+}
+
+impl RpcOptions {
+    /// Options carrying only a configuration map, as SetConfig sends them. (The struct
+    /// wipes itself on drop, so struct-update syntax cannot build it.)
+    pub fn with_config_map(map: BTreeMap<String, String>) -> Self {
+        let mut options = RpcOptions::default();
+        options.with_config_map = map;
+        options
+    }
+
+    /// Overwrites the configuration map's values (they may hold `secret_key` or
+    /// `session_token`) with zeros. Done on drop.
+    pub fn wipe(&mut self) {
+        for value in self.with_config_map.values_mut() {
+            value.zeroize();
+        }
+    }
+}
+
+impl Drop for RpcOptions {
+    fn drop(&mut self) {
+        self.wipe();
+    }
 }
 
 impl fmt::Debug for RpcOptions {
@@ -113,6 +139,20 @@ pub struct EncryptRequest {
     pub options: Option<RpcOptions>,
 }
 
+impl EncryptRequest {
+    /// Overwrites the plaintext with zeros. Done on drop, so the plugin's copy of a value it
+    /// sealed does not stay in freed memory.
+    pub fn wipe(&mut self) {
+        self.plaintext.zeroize();
+    }
+}
+
+impl Drop for EncryptRequest {
+    fn drop(&mut self) {
+        self.wipe();
+    }
+}
+
 impl fmt::Debug for EncryptRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EncryptRequest")
@@ -152,6 +192,20 @@ pub struct DecryptResponse {
     /// The opened value. Never printed.
     #[prost(bytes = "vec", tag = "10")]
     pub plaintext: Vec<u8>,
+}
+
+impl DecryptResponse {
+    /// Overwrites the plaintext with zeros. Done on drop, once the message has been encoded
+    /// for the wire.
+    pub fn wipe(&mut self) {
+        self.plaintext.zeroize();
+    }
+}
+
+impl Drop for DecryptResponse {
+    fn drop(&mut self) {
+        self.wipe();
+    }
 }
 
 impl fmt::Debug for DecryptResponse {
@@ -195,3 +249,31 @@ pub struct HealthCheckResponse {
 
 /// `grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING`.
 pub const SERVING: i32 = 1;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wipes_plaintexts_and_configuration_values() {
+        let mut request = EncryptRequest {
+            wrapper_id: "w".into(),
+            plaintext: b"root key".to_vec(),
+            options: None,
+        };
+        request.wipe();
+        assert!(request.plaintext.is_empty());
+        let mut response = DecryptResponse {
+            plaintext: b"root key".to_vec(),
+        };
+        response.wipe();
+        assert!(response.plaintext.is_empty());
+        let mut options = RpcOptions::with_config_map(BTreeMap::from([(
+            "secret_key".to_owned(),
+            "hunter2".to_owned(),
+        )]));
+        options.wipe();
+        assert_eq!(options.with_config_map["secret_key"], "");
+        assert_eq!(options.with_config_map.len(), 1);
+    }
+}

@@ -274,13 +274,12 @@ mod tests {
 
     fn settings(pairs: &[(&str, &str)]) -> SetConfigRequest {
         SetConfigRequest {
-            options: Some(RpcOptions {
-                with_config_map: pairs
+            options: Some(RpcOptions::with_config_map(
+                pairs
                     .iter()
                     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                     .collect(),
-                ..RpcOptions::default()
-            }),
+            )),
         }
     }
 

@@ -313,10 +313,7 @@ impl Client {
         self.call(
             "/pb.Wrapper/SetConfig",
             SetConfigRequest {
-                options: Some(RpcOptions {
-                    with_config_map: map,
-                    ..RpcOptions::default()
-                }),
+                options: Some(RpcOptions::with_config_map(map)),
             },
         )
         .await
@@ -342,7 +339,7 @@ impl Client {
     }
 
     async fn decrypt(&self, id: &str, blob: &[u8], aad: &[u8]) -> Result<Vec<u8>, tonic::Status> {
-        let response: DecryptResponse = self
+        let mut response: DecryptResponse = self
             .call(
                 "/pb.Wrapper/Decrypt",
                 DecryptRequest {
@@ -352,7 +349,7 @@ impl Client {
                 },
             )
             .await?;
-        Ok(response.plaintext)
+        Ok(std::mem::take(&mut response.plaintext))
     }
 
     async fn key_id(&self, id: &str) -> Result<String, tonic::Status> {
@@ -381,10 +378,9 @@ impl Client {
 }
 
 fn options(aad: &[u8]) -> RpcOptions {
-    RpcOptions {
-        with_aad: aad.to_vec(),
-        ..RpcOptions::default()
-    }
+    let mut options = RpcOptions::default();
+    options.with_aad = aad.to_vec();
+    options
 }
 
 fn runtime() -> tokio::runtime::Runtime {

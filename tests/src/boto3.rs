@@ -43,8 +43,16 @@ pub fn python() -> PathBuf {
 
 /// Runs the boto3 round trip with exactly [`base_env`] plus `env` (as the CLI runs).
 pub fn round_trip(endpoint: &str, key_id: &str, env: &[(&str, &str)]) -> Output {
+    run_script(ROUND_TRIP, &[endpoint, key_id], env)
+}
+
+/// Runs a Python `script` with `args` and exactly [`base_env`] plus `env`. The script
+/// prints `ok` when it succeeds (see [`assert_works`]).
+pub fn run_script(script: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(python())
-        .args(["-c", ROUND_TRIP, endpoint, key_id])
+        .arg("-c")
+        .arg(script)
+        .args(args)
         .env_clear()
         .envs(base_env())
         .envs(env.iter().copied())

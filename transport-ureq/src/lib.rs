@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod credentials;
+pub mod endpoints;
 pub mod native;
 pub mod region;
 pub mod runtime;

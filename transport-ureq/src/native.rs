@@ -100,8 +100,11 @@ pub fn build_seal(config: &AwsKmsSealConfig, env: EnvLookup) -> Result<BuiltSeal
     let lookup = |name: &str| env.get(name);
     let settings = seal_settings(config, &region.name, &lookup).map_err(BuildError::Settings)?;
 
+    // One set of HTTPS settings (trust, proxies) for KMS and for the credential sources that
+    // call AWS.
     let https = https_config(&profile, &env)?;
-    let transport = UreqTransport::with_config(https).map_err(BuildError::Transport)?;
+    let transport = UreqTransport::with_config(https.clone()).map_err(BuildError::Transport)?;
+    chain_config.https = https;
     let chain = CredentialChain::with_imds(chain_config, env, imds);
     Ok(BuiltSeal {
         seal: Seal::new(settings, transport, chain, StdRuntime::new()),

@@ -9,11 +9,14 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use kms_seal_core::config::AwsKmsSealConfig;
-use kms_seal_tests::moto::Moto;
+use kms_seal_core::time::Timestamp;
+use kms_seal_tests::moto::{Moto, MotoOptions};
+use kms_seal_tests::tls_front::ConnectProxy;
 use kms_seal_tests::tls_front::{TestCa, TlsFront};
 use kms_seal_tests::{boto3, cli};
-use kms_seal_ureq::credentials::EnvLookup;
-use kms_seal_ureq::native::build_seal;
+use kms_seal_ureq::credentials::profile::ProfileSelection;
+use kms_seal_ureq::credentials::{ChainConfig, CredentialChain, EnvLookup};
+use kms_seal_ureq::native::{build_seal, https_config};
 
 const PLAINTEXT: &[u8] = b"vault root key over https";
 
@@ -362,4 +365,67 @@ fn build_seal_uses_the_bundle_of_its_environment() {
     let mut untrusting = build_seal(&config, env(None)).unwrap().seal;
     let e = untrusting.init().unwrap_err().to_string();
     assert!(e.contains("not trusted (unknown issuer)"), "{e}");
+}
+
+#[test]
+fn sts_calls_use_the_same_bundle_and_proxy_as_kms() {
+    let moto = Moto::start_with({
+        let mut o = MotoOptions::default();
+        o.extra_free_calls = 2; // boto3's and kms-seal's unsigned AssumeRoleWithWebIdentity
+        o
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let dir = scratch("sts");
+    let ca = TestCa::new("kms-seal STS CA");
+    let bundle = dir.join("ca.pem");
+    ca.write_pem(&bundle);
+    let token = dir.join("token");
+    std::fs::write(&token, "header.payload.signature").unwrap();
+    let front = front_for(&moto, &ca, &["localhost"]);
+    let proxy = ConnectProxy::start();
+    let proxy_url = proxy.url();
+    let env = [
+        ("AWS_CA_BUNDLE", path_str(&bundle)),
+        ("HTTPS_PROXY", proxy_url.as_str()),
+        ("AWS_REGION", moto.region.as_str()),
+        ("AWS_DEFAULT_REGION", moto.region.as_str()),
+    ];
+
+    let script = "import sys, boto3\n\
+        sts = boto3.client('sts', endpoint_url=sys.argv[1])\n\
+        sts.assume_role_with_web_identity(RoleArn=sys.argv[2], RoleSessionName='boto3',\n\
+                                          WebIdentityToken='header.payload.signature')\n\
+        print('ok')\n";
+    boto3::assert_works(&boto3::run_script(
+        script,
+        &[&front.url(), &moto.role_arn],
+        &env,
+    ));
+    let tunnels = proxy.requests().len();
+    assert!(tunnels > 0, "boto3 used the proxy");
+
+    let lookup = EnvLookup::from_pairs(
+        env.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .chain([("HOME".to_owned(), "/nonexistent-kms-seal-home".to_owned())]),
+    );
+    let mut config = ChainConfig::default();
+    config.role_arn = Some(moto.role_arn.clone());
+    config.web_identity_token_file = Some(token);
+    config.sts_endpoint = Some(front.url());
+    config.https = https_config(&ProfileSelection::resolve(None, None, &lookup), &lookup).unwrap();
+    let chain = CredentialChain::new(config, lookup);
+    let (_, from) = chain
+        .resolve(Timestamp(0), false)
+        .unwrap_or_else(|e| panic!("web identity through the front: {e}"));
+    assert_eq!(from, "web identity");
+    let seen = proxy.requests();
+    assert!(
+        seen.len() > tunnels,
+        "kms-seal's STS call used the proxy: {seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .all(|r| r.target == format!("localhost:{}", front.port()))
+    );
 }

@@ -37,6 +37,7 @@ use kms_seal_core::time::Timestamp;
 use zeroize::Zeroizing;
 
 use self::imds::ImdsClient;
+use crate::transport::TransportConfig;
 
 /// Credentials are refreshed this many seconds before they expire.
 pub const REFRESH_MARGIN_SECS: u64 = 300;
@@ -201,6 +202,9 @@ pub struct ChainConfig {
     /// Base URL for `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (default
     /// `http://169.254.170.2`); tests point it at loopback.
     pub container_relative_base: Option<String>,
+    /// How sources that call AWS over HTTPS (STS, the SSO portal) build their transport:
+    /// the same trust, proxy and timeout settings as the seal's KMS calls.
+    pub https: TransportConfig,
 }
 
 impl fmt::Debug for ChainConfig {
@@ -218,6 +222,7 @@ impl fmt::Debug for ChainConfig {
             .field("web_identity_token_file", &self.web_identity_token_file)
             .field("region", &self.region)
             .field("sts_endpoint", &self.sts_endpoint)
+            .field("https", &self.https)
             .finish_non_exhaustive()
     }
 }

@@ -7,10 +7,14 @@
 //! `AWS_DEFAULT_PROFILE`), else `default`.
 //!
 //! The files are INI: `[name]` sections in the credentials file, `[profile name]` (or
-//! `[default]`) in the config file; `key = value` lines; `#` and `;` comment lines. A profile's
-//! properties are merged from both files, the credentials file winning. Only static keys are
-//! supported (`aws_access_key_id`, `aws_secret_access_key`, `aws_session_token`); profiles that
-//! assume roles, run processes or use SSO are reported as unsupported.
+//! `[default]`), `[sso-session name]` and `[services name]` in the config file; `key = value`
+//! lines; `#` and `;` comment lines. Indented `key = value` lines under a property whose value
+//! is empty are its sub-properties (`kms =` then `  endpoint_url = ...`), read with
+//! [`Profile::get_nested`]. A profile's properties are merged from both files, the credentials
+//! file winning. [`SharedFiles`] holds every section of both files, read once.
+//!
+//! [`ProfileProvider`] supplies the static keys of the selected profile (`aws_access_key_id`,
+//! `aws_secret_access_key`, `aws_session_token`).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -65,9 +69,142 @@ impl Profile {
             .filter(|v| !v.is_empty())
     }
 
+    /// The value of the sub-property `key` under `parent` (both case-insensitive), if set and
+    /// not blank: `get_nested("kms", "endpoint_url")` for
+    ///
+    /// ```ini
+    /// kms =
+    ///   endpoint_url = https://kms.example
+    /// ```
+    pub fn get_nested(&self, parent: &str, key: &str) -> Option<&str> {
+        self.properties
+            .iter()
+            .rev()
+            .find(|(k, _)| {
+                k.split_once(NESTED_SEPARATOR).is_some_and(|(p, c)| {
+                    p.eq_ignore_ascii_case(parent) && c.eq_ignore_ascii_case(key)
+                })
+            })
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+
     fn set(&mut self, key: String, value: Zeroizing<String>) {
         self.properties.retain(|(k, _)| *k != key);
         self.properties.push((key, value));
+    }
+}
+
+/// Joins a parent property and a sub-property in [`Profile`]'s keys. A space cannot occur in
+/// a key read from the files (keys are trimmed and split at `=`, and a space inside one would
+/// make it another key), so a nested key cannot be mistaken for a top-level one.
+const NESTED_SEPARATOR: char = ' ';
+
+/// What a section of a shared file is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SectionKind {
+    /// A profile: `[name]` in the credentials file, `[profile name]` or `[default]` in config.
+    Profile,
+    /// `[sso-session name]` in the config file.
+    SsoSession,
+    /// `[services name]` in the config file.
+    Services,
+}
+
+/// Every section of both shared files, read once: profiles (merged across the two files, the
+/// credentials file winning), `[sso-session]` and `[services]` sections. Values are zeroized
+/// on drop; `Debug` shows only section and property names.
+#[derive(Clone, Debug, Default)]
+pub struct SharedFiles {
+    sections: Vec<(SectionKind, String, Profile)>,
+}
+
+impl SharedFiles {
+    /// Parses the two files' texts (either may be absent).
+    pub fn parse(config: Option<&str>, credentials: Option<&str>) -> Self {
+        let mut files = SharedFiles::default();
+        for (text, kind) in [
+            (config, FileKind::Config),
+            (credentials, FileKind::Credentials),
+        ] {
+            if let Some(text) = text {
+                files.merge(text, kind);
+            }
+        }
+        files
+    }
+
+    /// The profile `name`, if a section for it exists in either file.
+    pub fn profile(&self, name: &str) -> Option<&Profile> {
+        self.section(SectionKind::Profile, name)
+    }
+
+    /// The `[sso-session name]` section of the config file.
+    pub fn sso_session(&self, name: &str) -> Option<&Profile> {
+        self.section(SectionKind::SsoSession, name)
+    }
+
+    /// The `[services name]` section of the config file.
+    pub fn services(&self, name: &str) -> Option<&Profile> {
+        self.section(SectionKind::Services, name)
+    }
+
+    fn section(&self, kind: SectionKind, name: &str) -> Option<&Profile> {
+        self.sections
+            .iter()
+            .find(|(k, n, _)| *k == kind && n == name)
+            .map(|(_, _, p)| p)
+    }
+
+    fn section_mut(&mut self, kind: SectionKind, name: &str) -> &mut Profile {
+        let index = match self
+            .sections
+            .iter()
+            .position(|(k, n, _)| *k == kind && n == name)
+        {
+            Some(i) => i,
+            None => {
+                self.sections
+                    .push((kind, name.to_owned(), Profile::default()));
+                self.sections.len() - 1
+            }
+        };
+        &mut self.sections[index].2
+    }
+
+    fn merge(&mut self, text: &str, file: FileKind) {
+        let mut current: Option<(SectionKind, String)> = None;
+        // The top-level property that sub-properties attach to: one whose value was empty.
+        let mut parent: Option<String> = None;
+        for raw in text.lines() {
+            match parse_line(raw, file) {
+                Line::Section(section) => {
+                    current = section.map(|(kind, name)| (kind, name.to_owned()));
+                    parent = None;
+                    if let Some((kind, name)) = &current {
+                        self.section_mut(*kind, name);
+                    }
+                }
+                Line::Property(key, value) => {
+                    let Some((kind, name)) = &current else {
+                        continue;
+                    };
+                    let key = key.to_ascii_lowercase();
+                    parent = value.is_empty().then(|| key.clone());
+                    self.section_mut(*kind, name)
+                        .set(key, Zeroizing::new(value.to_owned()));
+                }
+                Line::Nested(key, value) => {
+                    let (Some((kind, name)), Some(parent)) = (&current, &parent) else {
+                        continue;
+                    };
+                    let key = format!("{parent}{NESTED_SEPARATOR}{}", key.to_ascii_lowercase());
+                    self.section_mut(*kind, name)
+                        .set(key, Zeroizing::new(value.to_owned()));
+                }
+                Line::Other => {}
+            }
+        }
     }
 }
 
@@ -143,29 +280,31 @@ impl ProfileSelection {
     /// [`ProfileError`] when a file exists but cannot be read, or an explicitly configured
     /// credentials file does not exist.
     pub fn load(&self) -> Result<Option<Profile>, ProfileError> {
-        let mut profile = Profile::default();
-        let mut found = false;
-        for (path, kind) in [
-            (&self.config_file, FileKind::Config),
-            (&self.credentials_file, FileKind::Credentials),
+        Ok(self.load_files()?.profile(&self.name).cloned())
+    }
+
+    /// Reads both files once, every section of them.
+    ///
+    /// # Errors
+    /// [`ProfileError`] when a file exists but cannot be read, or an explicitly configured
+    /// credentials file does not exist.
+    pub fn load_files(&self) -> Result<SharedFiles, ProfileError> {
+        let mut texts: [Option<Zeroizing<String>>; 2] = [None, None];
+        for (slot, path, kind) in [
+            (0, &self.config_file, FileKind::Config),
+            (1, &self.credentials_file, FileKind::Credentials),
         ] {
             let Some(path) = path else { continue };
             let text = read_small_file(path, MAX_FILE_BYTES).map_err(ProfileError::Unreadable)?;
-            let Some(text) = text else {
-                if kind == FileKind::Credentials && self.credentials_file_explicit {
-                    return Err(ProfileError::Missing(path.clone()));
-                }
-                continue;
-            };
-            for (key, value) in profile_properties(&text, kind, &self.name) {
-                found = true;
-                profile.set(key, value);
+            if text.is_none() && kind == FileKind::Credentials && self.credentials_file_explicit {
+                return Err(ProfileError::Missing(path.clone()));
             }
-            if has_section(&text, kind, &self.name) {
-                found = true;
-            }
+            texts[slot] = text;
         }
-        Ok(found.then_some(profile))
+        Ok(SharedFiles::parse(
+            texts[0].as_deref().map(String::as_str),
+            texts[1].as_deref().map(String::as_str),
+        ))
     }
 
     fn files_description(&self) -> String {
@@ -278,51 +417,72 @@ enum FileKind {
 /// One parsed line of an INI file.
 #[derive(Debug, PartialEq, Eq)]
 enum Line<'a> {
-    /// `[...]`: the profile it opens, or `None` for sections that are not profiles here.
-    Section(Option<&'a str>),
+    /// `[...]`: the section it opens, or `None` for sections that mean nothing here.
+    Section(Option<(SectionKind, &'a str)>),
     /// `key = value`.
     Property(&'a str, &'a str),
-    /// Blank, comment, continuation or unparseable line.
+    /// An indented `key = value`: a sub-property of the last property with an empty value.
+    Nested(&'a str, &'a str),
+    /// Blank, comment or unparseable line.
     Other,
 }
 
 fn parse_line(line: &str, kind: FileKind) -> Line<'_> {
-    if line.starts_with([' ', '\t']) {
-        // Continuation (sub-property) lines belong to nested settings like `s3 =`.
-        return Line::Other;
-    }
+    let indented = line.starts_with([' ', '\t']);
     let line = line.trim();
     if line.is_empty() || line.starts_with(['#', ';']) {
         return Line::Other;
     }
-    if let Some(rest) = line.strip_prefix('[') {
+    if !indented && let Some(rest) = line.strip_prefix('[') {
         let Some((inner, _)) = rest.split_once(']') else {
             return Line::Section(None);
         };
-        let inner = inner.trim();
-        let prefixed = inner
-            .strip_prefix("profile")
-            .filter(|r| r.starts_with([' ', '\t']))
-            .map(str::trim);
-        let name = match (kind, prefixed) {
-            (FileKind::Config, Some(name)) => Some(name),
-            (FileKind::Config, None) if inner == "default" => Some(inner),
-            (FileKind::Config, None) => None,
-            (FileKind::Credentials, Some(_)) => None,
-            (FileKind::Credentials, None) => Some(inner),
-        };
-        return Line::Section(name.filter(|n| !n.is_empty()));
+        return Line::Section(section_name(inner.trim(), kind));
     }
     match line.split_once('=') {
         Some((key, value)) => {
             let key = key.trim();
-            if key.is_empty() {
+            if key.is_empty() || key.contains(NESTED_SEPARATOR) {
                 return Line::Other;
             }
-            Line::Property(key, strip_inline_comment(value).trim())
+            let value = strip_inline_comment(value).trim();
+            if indented {
+                Line::Nested(key, value)
+            } else {
+                Line::Property(key, value)
+            }
         }
         None => Line::Other,
     }
+}
+
+/// What `[inner]` names in a file of this kind.
+fn section_name(inner: &str, kind: FileKind) -> Option<(SectionKind, &str)> {
+    let prefixed = |prefix: &str| {
+        inner
+            .strip_prefix(prefix)
+            .filter(|r| r.starts_with([' ', '\t']))
+            .map(str::trim)
+    };
+    let section = match kind {
+        FileKind::Config => {
+            if let Some(name) = prefixed("profile") {
+                Some((SectionKind::Profile, name))
+            } else if let Some(name) = prefixed("sso-session") {
+                Some((SectionKind::SsoSession, name))
+            } else if let Some(name) = prefixed("services") {
+                Some((SectionKind::Services, name))
+            } else if inner == "default" {
+                Some((SectionKind::Profile, inner))
+            } else {
+                None
+            }
+        }
+        FileKind::Credentials => {
+            (prefixed("profile").is_none()).then_some((SectionKind::Profile, inner))
+        }
+    };
+    section.filter(|(_, name)| !name.is_empty())
 }
 
 /// Removes a ` # comment` or ` ; comment` that follows whitespace.
@@ -334,30 +494,6 @@ fn strip_inline_comment(value: &str) -> &str {
         }
     }
     value
-}
-
-fn profile_properties(
-    text: &str,
-    kind: FileKind,
-    profile: &str,
-) -> Vec<(String, Zeroizing<String>)> {
-    let mut out = Vec::new();
-    let mut inside = false;
-    for raw in text.lines() {
-        match parse_line(raw, kind) {
-            Line::Section(name) => inside = name == Some(profile),
-            Line::Property(key, value) if inside => {
-                out.push((key.to_ascii_lowercase(), Zeroizing::new(value.to_owned())));
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
-fn has_section(text: &str, kind: FileKind, profile: &str) -> bool {
-    text.lines()
-        .any(|raw| parse_line(raw, kind) == Line::Section(Some(profile)))
 }
 
 #[cfg(test)]
@@ -394,32 +530,57 @@ role_arn = arn:aws:iam::1:role/r
 source_profile = default
 ";
 
+    fn profile(name: &str) -> Line<'_> {
+        Line::Section(Some((SectionKind::Profile, name)))
+    }
+
     #[test]
     fn parses_sections_per_file_kind() {
         assert_eq!(
             parse_line("[profile work]", FileKind::Config),
-            Line::Section(Some("work"))
+            profile("work")
         );
         assert_eq!(parse_line("[work]", FileKind::Config), Line::Section(None));
         assert_eq!(
             parse_line("[default]", FileKind::Config),
-            Line::Section(Some("default"))
+            profile("default")
         );
         assert_eq!(
             parse_line("[ work ]", FileKind::Credentials),
-            Line::Section(Some("work"))
+            profile("work")
         );
         assert_eq!(
             parse_line("[profile work]", FileKind::Credentials),
             Line::Section(None)
         );
         assert_eq!(
+            parse_line("[sso-session my-sso]", FileKind::Config),
+            Line::Section(Some((SectionKind::SsoSession, "my-sso")))
+        );
+        assert_eq!(
+            parse_line("[services  local ]", FileKind::Config),
+            Line::Section(Some((SectionKind::Services, "local")))
+        );
+        assert_eq!(
+            parse_line("[profile ]", FileKind::Config),
+            Line::Section(None)
+        );
+        assert_eq!(
+            parse_line("[profileX]", FileKind::Config),
+            Line::Section(None)
+        );
+        assert_eq!(
             parse_line("[broken", FileKind::Credentials),
             Line::Section(None)
         );
-        assert_eq!(parse_line("  nested = 1", FileKind::Config), Line::Other);
+        assert_eq!(
+            parse_line("  nested = 1", FileKind::Config),
+            Line::Nested("nested", "1")
+        );
+        assert_eq!(parse_line("  [x]", FileKind::Config), Line::Other);
         assert_eq!(parse_line("; c", FileKind::Config), Line::Other);
         assert_eq!(parse_line("= v", FileKind::Config), Line::Other);
+        assert_eq!(parse_line("a b = v", FileKind::Config), Line::Other);
         assert_eq!(
             parse_line("k = a#b # c", FileKind::Config),
             Line::Property("k", "a#b")
@@ -427,15 +588,71 @@ source_profile = default
     }
 
     #[test]
-    fn merges_profile_properties() {
-        let creds = profile_properties(CREDENTIALS, FileKind::Credentials, "work");
-        assert_eq!(creds.len(), 3);
-        assert_eq!(creds[2].1.as_str(), "tokwork");
-        let config = profile_properties(CONFIG, FileKind::Config, "work");
-        assert_eq!(config[0].0, "region");
-        assert_eq!(config[0].1.as_str(), "us-west-2");
-        assert!(profile_properties(CONFIG, FileKind::Config, "other").is_empty());
-        assert!(profile_properties(CREDENTIALS, FileKind::Credentials, "ignored").is_empty());
+    fn merges_profiles_across_files() {
+        let files = SharedFiles::parse(Some(CONFIG), Some(CREDENTIALS));
+        let work = files.profile("work").unwrap();
+        assert_eq!(work.get("aws_session_token"), Some("tokwork"));
+        assert_eq!(work.get("REGION"), Some("us-west-2"));
+        assert_eq!(work.get_nested("s3", "max_concurrent_requests"), Some("20"));
+        assert_eq!(work.get("max_concurrent_requests"), None);
+        assert_eq!(
+            files.profile("default").unwrap().get("aws_access_key_id"),
+            Some("AKIDDEFAULT")
+        );
+        assert_eq!(
+            files.profile("roley").unwrap().get("source_profile"),
+            Some("default")
+        );
+        assert!(files.profile("other").is_none());
+        assert!(files.profile("ignored").is_none());
+        assert_eq!(
+            files.sso_session("x").unwrap().get("sso_region"),
+            Some("us-east-1")
+        );
+        assert!(files.profile("x").is_none());
+    }
+
+    #[test]
+    fn credentials_file_wins_and_empty_sections_exist() {
+        let files = SharedFiles::parse(
+            Some("[profile p]\nregion = a\naws_access_key_id = FROMCONFIG\n[profile empty]\n"),
+            Some("[p]\naws_access_key_id = FROMCREDS\n"),
+        );
+        let p = files.profile("p").unwrap();
+        assert_eq!(p.get("aws_access_key_id"), Some("FROMCREDS"));
+        assert_eq!(p.get("region"), Some("a"));
+        assert!(files.profile("empty").is_some());
+    }
+
+    #[test]
+    fn reads_services_sections() {
+        let config = "\
+[profile dev]
+services = local
+endpoint_url = https://all.example
+[services local]
+kms =
+  endpoint_url = https://kms.example
+  # comment
+sts =
+    endpoint_url = https://sts.example ; inline
+region = x
+  stray = ignored
+";
+        let files = SharedFiles::parse(Some(config), None);
+        let dev = files.profile("dev").unwrap();
+        assert_eq!(dev.get("services"), Some("local"));
+        let local = files.services("local").unwrap();
+        assert_eq!(
+            local.get_nested("KMS", "endpoint_url"),
+            Some("https://kms.example")
+        );
+        assert_eq!(
+            local.get_nested("sts", "endpoint_url"),
+            Some("https://sts.example")
+        );
+        assert_eq!(local.get_nested("region", "stray"), None);
+        assert_eq!(local.get("region"), Some("x"));
     }
 
     #[test]
@@ -443,9 +660,11 @@ source_profile = default
         for text in [CREDENTIALS, CONFIG] {
             for (end, _) in text.char_indices() {
                 let cut = &text[..end];
-                for kind in [FileKind::Config, FileKind::Credentials] {
-                    let props = profile_properties(cut, kind, "work");
-                    assert!(props.iter().all(|(k, _)| !k.is_empty()));
+                let files = SharedFiles::parse(Some(cut), Some(cut));
+                for name in ["work", "default", "roley"] {
+                    if let Some(p) = files.profile(name) {
+                        assert!(p.properties.iter().all(|(k, _)| !k.is_empty()));
+                    }
                 }
             }
         }

@@ -78,7 +78,7 @@ impl WebIdentityProvider {
             token_file,
             session_name,
             endpoint,
-            transport: UreqTransport::with_config(Default::default()),
+            transport: UreqTransport::with_config(config.https.clone()),
         }
     }
 
