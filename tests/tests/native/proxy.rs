@@ -7,20 +7,22 @@ use kms_seal_tests::boto3;
 use kms_seal_tests::moto::{Moto, Reply, StubServer};
 use kms_seal_tests::tls_front::{ConnectProxy, ProxyRequest, TestCa, TlsFront};
 
-use crate::tls_trust::{boto3_run, cli_fails, cli_round_trip, env_for, scratch};
+use crate::tls_trust::{Scratch, boto3_run, cli_fails, cli_round_trip, env_for, scratch};
 
 /// moto behind a TLS front with a private CA, and the bundle that trusts it.
 struct Rig {
     moto: Moto,
     front: TlsFront,
     bundle: String,
+    _dir: Scratch,
 }
 
 impl Rig {
     fn start(test: &str) -> Rig {
         let moto = Moto::start();
         let ca = TestCa::new("kms-seal proxy test CA");
-        let bundle = scratch(test).join("ca.pem");
+        let dir = scratch(test);
+        let bundle = dir.join("ca.pem");
         ca.write_pem(&bundle);
         let front = TlsFront::start(
             format!("127.0.0.1:{}", moto.port).parse().unwrap(),
@@ -30,6 +32,7 @@ impl Rig {
             moto,
             front,
             bundle: bundle.display().to_string(),
+            _dir: dir,
         }
     }
 
@@ -151,10 +154,15 @@ fn proxy_credentials_are_sent_and_never_printed() {
     );
     assert!(!err.contains("s3cret"), "the password leaked: {err}");
 
-    // A proxy that refuses: still one line, still no password.
+    // A proxy that is gone: one line naming the proxy, without the password.
+    let proxy_url = proxy.url();
     drop(proxy);
     let env = rig.env(&[("HTTPS_PROXY", &url), ("AWS_MAX_ATTEMPTS", "1")]);
     let (line, _) = cli_fails(&env, 1);
+    assert!(
+        line.contains(&format!("via proxy {proxy_url} (HTTPS_PROXY)")),
+        "{line}"
+    );
     assert!(!line.contains("s3cret"), "{line}");
 }
 

@@ -20,11 +20,26 @@ use kms_seal_ureq::native::{build_seal, https_config};
 
 const PLAINTEXT: &[u8] = b"vault root key over https";
 
-/// A private directory for one test's files.
-pub(crate) fn scratch(test: &str) -> PathBuf {
+/// A private directory for one test's files, removed on drop.
+pub(crate) struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub(crate) fn scratch(test: &str) -> Scratch {
     let dir = std::env::temp_dir().join(format!("kms-seal-tls-{}-{test}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    Scratch(dir)
 }
 
 /// The CLI's (and boto3's) environment: moto's key and credentials, the KMS endpoint, plus

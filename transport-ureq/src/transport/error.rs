@@ -6,6 +6,7 @@ use kms_seal_core::http::{Request, Scheme, TransportError, TransportErrorKind};
 use rustls::CertificateError;
 
 use super::destination::authority_host;
+use super::proxy::ProxySetting;
 use super::request::origin;
 use super::trust::TlsTrust;
 
@@ -21,12 +22,22 @@ impl MappedError {
     /// The error as the caller sees it. A rejected server certificate becomes one sentence
     /// naming the check that failed, the host and what to do
     /// (`certificate for kms.example is not trusted (unknown issuer); ...`).
-    pub(super) fn with_origin(self, request: &Request, trust: &TlsTrust) -> TransportError {
+    /// A request that went through a proxy says which (never with the proxy's credentials).
+    pub(super) fn with_origin(
+        self,
+        request: &Request,
+        trust: &TlsTrust,
+        proxy: Option<&ProxySetting>,
+    ) -> TransportError {
         if let Some(check) = self.certificate_check() {
             let host = authority_host(&request.authority);
             return TransportError::new(self.kind, check.sentence(host, trust));
         }
-        TransportError::new(self.kind, format!("{} ({})", origin(request), self.detail))
+        let via = proxy.map(|p| format!(" via proxy {p}")).unwrap_or_default();
+        TransportError::new(
+            self.kind,
+            format!("{}{via} ({})", origin(request), self.detail),
+        )
     }
 
     fn certificate_check(&self) -> Option<CertificateCheck> {

@@ -89,14 +89,17 @@ impl Routes {
         })
     }
 
-    fn agent(&self, scheme: Scheme, authority: &str) -> &ureq::Agent {
+    /// The agent for a request, and the proxy it goes through, if any.
+    fn route(&self, scheme: Scheme, authority: &str) -> (&ureq::Agent, Option<&ProxySetting>) {
         let proxied = match scheme {
-            Scheme::Https => self.https.as_ref(),
-            Scheme::Http => self.http.as_ref(),
+            Scheme::Https => self.https.as_ref().zip(self.rules.https()),
+            Scheme::Http => self.http.as_ref().zip(self.rules.http()),
         };
         match proxied {
-            Some(agent) if !self.rules.bypasses(scheme, authority) => agent,
-            _ => &self.direct,
+            Some((agent, setting)) if !self.rules.bypasses(scheme, authority) => {
+                (agent, Some(setting))
+            }
+            _ => (&self.direct, None),
         }
     }
 }
@@ -182,10 +185,10 @@ impl UreqTransport {
     ) -> Result<Response, TransportError> {
         let started = Instant::now();
         let connect = self.config.connect_timeout.min(timeout);
-        let agent = self.routes.agent(request.scheme, &request.authority);
+        let (agent, proxy) = self.routes.route(request.scheme, &request.authority);
         let result = to_http_request(request, body)
             .and_then(|http_request| self.run(agent, http_request, connect, timeout))
-            .map_err(|e| e.with_origin(request, &self.config.tls));
+            .map_err(|e| e.with_origin(request, &self.config.tls, proxy));
         let elapsed = started.elapsed().as_millis();
         match &result {
             Ok(response) => log::debug!(
