@@ -70,6 +70,71 @@ pub trait Files {
     /// # Errors
     /// A [`FileError`].
     fn list_files(&self, path: &str) -> Result<Vec<String>, FileError>;
+
+    /// Everything directly in the directory `path`, in any order: a symbolic link to a regular
+    /// file is a [`EntryKind::File`], a link to a directory is [`EntryKind::Other`] (a storage
+    /// tree is walked without following directory links, so it cannot loop). The default
+    /// lists only [`list_files`](Self::list_files), for hosts that cannot tell more.
+    ///
+    /// # Errors
+    /// A [`FileError`].
+    fn entries(&self, path: &str) -> Result<Vec<DirEntry>, FileError> {
+        Ok(self
+            .list_files(path)?
+            .into_iter()
+            .map(|name| DirEntry {
+                name,
+                kind: EntryKind::File,
+            })
+            .collect())
+    }
+
+    /// How many hard links the file at `path` (after symbolic links) has; 1 where the host
+    /// cannot tell.
+    ///
+    /// # Errors
+    /// A [`FileError`].
+    fn hard_links(&self, _path: &str) -> Result<u64, FileError> {
+        Ok(1)
+    }
+}
+
+/// What a directory entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    /// A regular file (or a symbolic link to one).
+    File,
+    /// A directory (not a link to one).
+    Dir,
+    /// Anything else: a link to a directory, a dangling link, a socket, a device.
+    Other,
+}
+
+/// One entry of a directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntry {
+    /// The name (not the path).
+    pub name: String,
+    /// What it is.
+    pub kind: EntryKind,
+}
+
+/// Whether `name` is a temporary file of an interrupted atomic replace. Hosts name the
+/// temporary file of [`Host::replace_file`] `.{NAME}.kms-seal-{ID}.tmp` beside the file it
+/// replaces (`ID`: the process id, or anything without a `/`), so that a later run finds and
+/// removes what a killed run left ([`Host::remove_leftovers`]).
+pub fn is_temporary_name(name: &str) -> bool {
+    name.starts_with('.') && name.ends_with(".tmp") && name.contains(".kms-seal-")
+}
+
+/// What one concurrent job of [`Host::run_jobs`] came to.
+#[derive(Debug)]
+pub enum JobResult<T, R> {
+    /// Finished (successfully or not): hand `R` to the caller.
+    Done(R),
+    /// KMS throttled the job even after the seal's own retries: run the item again later,
+    /// with fewer jobs in flight.
+    Throttled(T),
 }
 
 /// A host without files (the plugin component): every read fails with
@@ -145,12 +210,52 @@ pub trait Host {
         false
     }
 
-    /// Replaces the file at `path` with `contents` atomically (temporary file beside it, then
-    /// rename), keeping its permissions: a crash leaves the old or the new contents.
+    /// Replaces the file at `path` with `contents` atomically (temporary file beside it, named
+    /// as [`is_temporary_name`] says, then rename), keeping its permissions (and, where the
+    /// host can, its owner and group, and a symbolic link as a link: the file it points to is
+    /// replaced in its own directory): a crash leaves the old or the new contents.
     ///
     /// # Errors
     /// The host's reason; the file is then unchanged.
     fn replace_file(&mut self, path: &str, contents: &[u8]) -> Result<(), String>;
+
+    /// Removes the temporary files an interrupted [`replace_file`](Self::replace_file) of
+    /// `path` left beside it (or beside the file its symbolic link points to), see
+    /// [`is_temporary_name`]; returns how many. The default removes nothing.
+    ///
+    /// # Errors
+    /// The host's reason.
+    fn remove_leftovers(&mut self, _path: &str) -> Result<usize, String> {
+        Ok(0)
+    }
+
+    /// Runs `work` on every item with at most `jobs` in flight, calling `done` with each
+    /// result on the calling thread as they finish (in any order). A
+    /// [`JobResult::Throttled`] item is run again later with fewer jobs in flight. The default
+    /// runs the items one at a time, in order.
+    #[allow(clippy::type_complexity)] // the work function, spelled out, is the contract
+    fn run_jobs<T: Send, R: Send>(
+        seal: &HostSeal<Self>,
+        jobs: usize,
+        items: Vec<T>,
+        work: &(dyn Fn(&HostSeal<Self>, T) -> JobResult<T, R> + Sync),
+        done: &mut dyn FnMut(R),
+    ) where
+        Self: Sized,
+    {
+        let _ = jobs;
+        let mut items = items;
+        while !items.is_empty() {
+            let mut again = Vec::new();
+            for item in items {
+                match work(seal, item) {
+                    JobResult::Done(r) => done(r),
+                    JobResult::Throttled(item) => again.push(item),
+                }
+            }
+            items = again;
+        }
+    }
 
     /// Nanoseconds on a monotonic clock (for the latencies `check` reports).
     fn monotonic_nanos(&self) -> u64;

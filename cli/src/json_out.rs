@@ -29,8 +29,14 @@ pub(crate) enum Json<'a> {
 impl Json<'_> {
     /// Pretty-printed, as `serde_json::to_string_pretty`.
     pub(crate) fn pretty(&self) -> String {
+        self.pretty_at(0)
+    }
+
+    /// Pretty-printed as if nested `level` levels deep (continuation lines indented by
+    /// `level` steps; the first line is not).
+    pub(crate) fn pretty_at(&self, level: usize) -> String {
         let mut out = String::new();
-        self.write(&mut out, Some(0));
+        self.write(&mut out, Some(level));
         out
     }
 

@@ -27,6 +27,8 @@ pub mod config;
 pub mod host;
 mod json_out;
 pub mod settings;
+mod storage;
+mod tree;
 
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -36,7 +38,10 @@ use core::fmt;
 use kms_seal_core::seal::{ErrorKind, SealError};
 
 pub use args::{Args, Command, USAGE, UsageError};
-pub use host::{FileError, Files, Host, HostSeal, NoFiles, StdinError};
+pub use host::{
+    DirEntry, EntryKind, FileError, Files, Host, HostSeal, JobResult, NoFiles, StdinError,
+    is_temporary_name,
+};
 
 /// Largest input read from stdin or from a file given to `rewrap` (64 MiB).
 pub const MAX_INPUT: u64 = 64 << 20;

@@ -1,9 +1,9 @@
 //! [`FaultServer`]: a scripted HTTP/1.1 server on 127.0.0.1 (std only) for fault-injection
 //! tests of the native transport, the seal and the `kms-seal` CLI.
 //!
-//! Each request that arrives takes the next [`Action`] from the script (or
-//! [`Action::Upstream`] when the script is empty): answer with a canned response, reset or
-//! close the connection, never answer, send part of a body and stall or close, or pass the
+//! Each request that arrives takes the next [`Action`] from the script (or the default
+//! action, at first [`Action::Upstream`], when the script is empty): answer with a canned
+//! response, reset or close the connection, never answer, send part of a body and stall or close, or pass the
 //! request on to the [`Upstream`] that gives real answers — an in-process KMS (the
 //! [`MockKms`](crate::mock_kms::MockKms), which checks SigV4) or a proxied HTTP server such as
 //! moto. Every request is recorded with the action taken, so tests can count attempts.
@@ -170,6 +170,7 @@ impl Seen {
 
 struct Shared {
     script: Mutex<VecDeque<Action>>,
+    default: Mutex<Action>,
     seen: Mutex<Vec<Seen>>,
     keep_log: AtomicBool,
     requests: AtomicUsize,
@@ -207,6 +208,7 @@ impl FaultServer {
             .expect("a bound socket has an address");
         let shared = Arc::new(Shared {
             script: Mutex::new(VecDeque::new()),
+            default: Mutex::new(Action::Upstream),
             seen: Mutex::new(Vec::new()),
             keep_log: AtomicBool::new(true),
             requests: AtomicUsize::new(0),
@@ -248,6 +250,13 @@ impl FaultServer {
         for _ in 0..n {
             script.push_back(action.clone());
         }
+        self
+    }
+
+    /// Sets what is done once the script is empty (at first [`Action::Upstream`]); for
+    /// example `Action::Delay(25 ms, Upstream)` makes a latency proxy in front of moto.
+    pub fn set_default(&self, action: Action) -> &FaultServer {
+        *lock(&self.shared.default) = action;
         self
     }
 
@@ -337,7 +346,8 @@ fn serve_connection(mut stream: TcpStream, shared: &Shared) {
         if !wait_for_request(&stream, shared) {
             return;
         }
-        let action = lock(&shared.script).pop_front().unwrap_or(Action::Upstream);
+        let scripted = lock(&shared.script).pop_front();
+        let action = scripted.unwrap_or_else(|| lock(&shared.default).clone());
         let keep_alive = match handle(&mut stream, shared, action) {
             Some(keep) => keep,
             None => return,

@@ -6,7 +6,9 @@
 //! [`Moto::start`] runs `python3 -m moto.server -H 127.0.0.1 -p <free port>` with
 //! `INITIAL_NO_AUTH_ACTION_COUNT` set, waits until it answers, and spends the free calls on:
 //! IAM `CreateUser`, `CreateAccessKey`, `PutUserPolicy` (allow `*` on `*`), `CreateRole` and
-//! `PutRolePolicy` (allow-all, for web identity), KMS `CreateKey` and `CreateAlias`. Every
+//! `PutRolePolicy` (allow-all, for web identity), KMS `CreateKey` and `CreateAlias`; with
+//! [`MotoOptions::restricted_roles`] also the identities of the assume-role tests (see
+//! [`RestrictedRoles`]). Every
 //! later call must be signed with the returned access key (plus
 //! [`MotoOptions::extra_free_calls`] more free ones, for unsigned calls such as STS
 //! `AssumeRoleWithWebIdentity`, which moto also checks). The free calls carry an
@@ -42,6 +44,27 @@ pub struct MotoOptions {
     pub alias: String,
     /// How long to wait for moto to answer.
     pub startup_timeout: Duration,
+    /// Also create [`RestrictedRoles`]: a user that may only call `sts:AssumeRole`, a role
+    /// that may only call `sts:AssumeRole` and a role that may call KMS.
+    pub restricted_roles: bool,
+}
+
+/// Free calls the restricted-roles bootstrap spends.
+const RESTRICTED_ROLES_CALLS: u32 = 7;
+
+/// Identities whose policies prove which one a call was made as (moto checks each call's
+/// identity policies after the free calls). Every role trusts any principal of the account.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct RestrictedRoles {
+    /// Access key id of the user `assumer`, allowed only `sts:AssumeRole`.
+    pub access_key_id: String,
+    /// Its secret access key.
+    pub secret_access_key: String,
+    /// ARN of the role `kms-user`, allowed only `kms:*`.
+    pub kms_role_arn: String,
+    /// ARN of the role `hop`, allowed only `sts:AssumeRole` (the middle of a chain).
+    pub hop_role_arn: String,
 }
 
 impl Default for MotoOptions {
@@ -50,6 +73,7 @@ impl Default for MotoOptions {
             extra_free_calls: 0,
             alias: "alias/vault-unseal".to_owned(),
             startup_timeout: Duration::from_secs(30),
+            restricted_roles: false,
         }
     }
 }
@@ -87,6 +111,8 @@ pub struct Moto {
     pub alias: String,
     /// ARN of an IAM role with an allow-all policy (for web identity).
     pub role_arn: String,
+    /// The restricted identities, when [`MotoOptions::restricted_roles`] was set.
+    pub restricted: Option<RestrictedRoles>,
     child: Child,
     log: PathBuf,
 }
@@ -125,7 +151,14 @@ impl Moto {
             ])
             .env(
                 "INITIAL_NO_AUTH_ACTION_COUNT",
-                (BOOTSTRAP_CALLS + options.extra_free_calls).to_string(),
+                (BOOTSTRAP_CALLS
+                    + options.extra_free_calls
+                    + if options.restricted_roles {
+                        RESTRICTED_ROLES_CALLS
+                    } else {
+                        0
+                    })
+                .to_string(),
             )
             // moto itself must never reach a real metadata address.
             .env("AWS_EC2_METADATA_DISABLED", "true")
@@ -150,11 +183,15 @@ impl Moto {
             key_arn: String::new(),
             alias: options.alias.clone(),
             role_arn: String::new(),
+            restricted: None,
             child,
             log,
         };
         moto.wait_until_ready(options.startup_timeout)?;
         moto.bootstrap()?;
+        if options.restricted_roles {
+            moto.restricted = Some(moto.bootstrap_restricted_roles()?);
+        }
         Ok(moto)
     }
 
@@ -239,6 +276,44 @@ impl Moto {
         let alias = serde_json::json!({ "AliasName": self.alias, "TargetKeyId": self.key_id });
         self.kms("CreateAlias", &alias.to_string())?;
         Ok(())
+    }
+
+    fn bootstrap_restricted_roles(&self) -> Result<RestrictedRoles, MotoError> {
+        let allow = |action: &str| {
+            format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"{action}","Resource":"*"}}]}}"#
+            )
+        };
+        let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#;
+        self.iam(&[("Action", "CreateUser"), ("UserName", "assumer")])?;
+        let key = self.iam(&[("Action", "CreateAccessKey"), ("UserName", "assumer")])?;
+        self.iam(&[
+            ("Action", "PutUserPolicy"),
+            ("UserName", "assumer"),
+            ("PolicyName", "assume-only"),
+            ("PolicyDocument", &allow("sts:AssumeRole")),
+        ])?;
+        let mut arns = Vec::new();
+        for (role, action) in [("kms-user", "kms:*"), ("hop", "sts:AssumeRole")] {
+            let created = self.iam(&[
+                ("Action", "CreateRole"),
+                ("RoleName", role),
+                ("AssumeRolePolicyDocument", trust),
+            ])?;
+            arns.push(xml_field(&created, "Arn")?);
+            self.iam(&[
+                ("Action", "PutRolePolicy"),
+                ("RoleName", role),
+                ("PolicyName", "only"),
+                ("PolicyDocument", &allow(action)),
+            ])?;
+        }
+        Ok(RestrictedRoles {
+            access_key_id: xml_field(&key, "AccessKeyId")?,
+            secret_access_key: xml_field(&key, "SecretAccessKey")?,
+            kms_role_arn: arns[0].clone(),
+            hop_role_arn: arns[1].clone(),
+        })
     }
 
     fn iam(&self, params: &[(&str, &str)]) -> Result<String, MotoError> {

@@ -4,9 +4,14 @@
 //!
 //! 1. region: the configuration's (flag, environment or file), else `AWS_REGION`,
 //!    `AWS_DEFAULT_REGION`, the shared-files profile, instance metadata, then `us-east-1`;
-//! 2. endpoint: the configured `endpoint` (VPC endpoint, local emulator) keeping the signing
-//!    region, else the partition's KMS endpoint (FIPS with `AWS_USE_FIPS_ENDPOINT=true`,
-//!    dual-stack with `AWS_USE_DUALSTACK_ENDPOINT=true`);
+//! 2. endpoint: the configured `endpoint` (Vault's `endpoint`, `AWS_KMS_ENDPOINT` or
+//!    `--endpoint`: VPC endpoint, local emulator) keeping the signing region, else the
+//!    AWS-wide settings of [`crate::endpoints`] (`AWS_ENDPOINT_URL_KMS`, `AWS_ENDPOINT_URL`,
+//!    the profile's `services` section or `endpoint_url`), else the partition's KMS endpoint
+//!    (FIPS with `AWS_USE_FIPS_ENDPOINT=true`, dual-stack with
+//!    `AWS_USE_DUALSTACK_ENDPOINT=true`). `disallow_env_vars` only stops Vault's own
+//!    environment merging (as in Vault); `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true` turns the
+//!    AWS-wide settings off;
 //! 3. credentials: the [`CredentialChain`] in Vault's order, seeded with the configuration's
 //!    static keys, shared-files and web-identity settings;
 //! 4. retries: AWS standard mode; `AWS_MAX_ATTEMPTS` overrides the number of attempts;
@@ -14,6 +19,7 @@
 //!    built-in ones; proxies from `HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY` / `NO_PROXY`
 //!    (see [`ProxyRules`]). Both apply to KMS and to STS.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -25,6 +31,7 @@ use zeroize::Zeroizing;
 use crate::credentials::imds::ImdsClient;
 use crate::credentials::profile::ProfileSelection;
 use crate::credentials::{ChainConfig, CredentialChain, EnvLookup};
+use crate::endpoints::{Service, configured_endpoint};
 use crate::region::{self, RegionError, ResolvedRegion};
 use crate::runtime::StdRuntime;
 use crate::transport::{
@@ -98,7 +105,12 @@ pub fn build_seal(config: &AwsKmsSealConfig, env: EnvLookup) -> Result<BuiltSeal
     chain_config.region = Some(region.name.clone());
 
     let lookup = |name: &str| env.get(name);
-    let settings = seal_settings(config, &region.name, &lookup).map_err(BuildError::Settings)?;
+    let (config, endpoint_source) = kms_endpoint(config, &env, &profile);
+    let settings = seal_settings(&config, &region.name, &lookup).map_err(BuildError::Settings)?;
+    log::info!(
+        "kms endpoint {} (from {endpoint_source})",
+        settings.endpoint.url()
+    );
 
     // One set of HTTPS settings (trust, proxies) for KMS and for the credential sources that
     // call AWS.
@@ -145,6 +157,35 @@ pub fn https_config(
         proxy: ProxyMode::Rules(ProxyRules::from_lookup(|name| env.get(name))),
         ..TransportConfig::default()
     })
+}
+
+/// `config` with the endpoint the AWS-wide settings choose when the seal names none, and
+/// where the endpoint comes from.
+fn kms_endpoint<'c>(
+    config: &'c AwsKmsSealConfig,
+    env: &EnvLookup,
+    profile: &ProfileSelection,
+) -> (Cow<'c, AwsKmsSealConfig>, String) {
+    if config
+        .endpoint
+        .as_deref()
+        .is_some_and(|e| !e.trim().is_empty())
+    {
+        return (
+            Cow::Borrowed(config),
+            "the seal's endpoint (endpoint / AWS_KMS_ENDPOINT / --endpoint)".to_owned(),
+        );
+    }
+    // An unreadable file is reported by the credential chain; here it only hides endpoints.
+    let files = profile.load_files().ok();
+    match configured_endpoint(Service::Kms, env, files.as_ref(), &profile.name) {
+        Some(found) => {
+            let mut config = config.clone();
+            config.endpoint = Some(found.url);
+            (Cow::Owned(config), found.source)
+        }
+        None => (Cow::Borrowed(config), "the region's default".to_owned()),
+    }
 }
 
 fn chain_config(config: &AwsKmsSealConfig) -> Result<ChainConfig, BuildError> {

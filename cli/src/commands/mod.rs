@@ -10,11 +10,12 @@ use alloc::vec::Vec;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
-use kms_seal_core::envelope::{DecodedValue, StoredValue, decode_stored_value};
+use kms_seal_core::envelope::StoredValue;
 use zeroize::Zeroizing;
 
 use crate::args::{Args, Command};
-use crate::host::{Host, HostSeal, StdinError};
+use crate::host::{FileError, Files, Host, HostSeal, StdinError};
+use crate::storage::Stored;
 use crate::{Failure, MAX_INPUT, config};
 
 /// Runs the command of `args`, appending its standard output to `out`.
@@ -29,9 +30,12 @@ pub(crate) fn execute<H: Host>(
         .ok_or_else(|| Failure::Usage("missing command".into()))?;
     let aad = args.aad.as_deref().map(str::as_bytes);
     match command {
-        Command::Inspect => {
-            let value = read_value(host, args.base64)?;
-            out.extend_from_slice(inspect::describe(&value).as_bytes());
+        Command::Inspect(path) => {
+            let text = match path {
+                None => inspect::describe(&read_value(host, args.base64)?),
+                Some(path) => inspect::describe_path(host.files(), path, args.base64)?,
+            };
+            out.extend_from_slice(text.as_bytes());
             out.push(b'\n');
         }
         Command::Encrypt => {
@@ -40,10 +44,21 @@ pub(crate) fn execute<H: Host>(
             let blob = seal.encrypt(&plaintext, aad)?;
             write_output(out, &StoredValue::Bare(blob).encode(), args.base64);
         }
-        Command::Decrypt => {
-            let value = read_value(host, args.base64)?;
+        Command::Decrypt(path) => {
+            let value = match path {
+                None => read_value(host, args.base64)?,
+                Some(path) => {
+                    if host.files().is_dir(path).unwrap_or(false) {
+                        return Err(Failure::Usage(format!(
+                            "{path} is a directory: decrypt takes one stored value; name its \
+                             file, or use inspect or rewrap for a storage tree"
+                        )));
+                    }
+                    read_stored_file(host.files(), path, args.base64)?
+                }
+            };
             let seal = open_seal(host, args)?;
-            let plaintext = seal.decrypt_value(&value.value, aad)?;
+            let plaintext = seal.decrypt_value(&value.value.value, aad)?;
             write_output(out, &plaintext, args.base64);
         }
         Command::Check => {
@@ -133,21 +148,38 @@ fn decode_base64(text: &[u8], what: &str) -> Result<Zeroizing<Vec<u8>>, Failure>
         })
 }
 
-fn read_value<H: Host>(host: &mut H, base64: bool) -> Result<DecodedValue, Failure> {
+fn read_value<H: Host>(host: &mut H, base64: bool) -> Result<Stored, Failure> {
     let bytes = read_input(host, base64, "stored value")?;
     parse_value(&bytes, "stdin")
 }
 
-fn parse_value(bytes: &[u8], source: &str) -> Result<DecodedValue, Failure> {
+/// Reads and decodes the stored value in the file at `path`.
+fn read_stored_file(files: &dyn Files, path: &str, base64: bool) -> Result<Stored, Failure> {
+    let raw = files.read_file(path, MAX_INPUT).map_err(|e| match e {
+        FileError::TooLarge(limit) => {
+            Failure::Operation(format!("{path} is larger than {} MiB", limit >> 20))
+        }
+        other => Failure::Operation(format!("cannot read {path}: {other}")),
+    })?;
+    let bytes = if base64 {
+        decode_base64(&raw, path)?
+    } else {
+        raw
+    };
+    parse_value(&bytes, path)
+}
+
+fn parse_value(bytes: &[u8], source: &str) -> Result<Stored, Failure> {
     if bytes.is_empty() {
         return Err(Failure::Operation(format!(
-            "{source} is empty; pass a stored value (a BlobInfo or a multiwrapvalue:1 entry)"
+            "{source} is empty; pass a stored value (a BlobInfo, a multiwrapvalue:1 entry or a \
+             Vault file-storage entry)"
         )));
     }
-    decode_stored_value(bytes).map_err(|e| {
+    Stored::parse(bytes).map_err(|e| {
         Failure::Operation(format!(
-            "{source} is not a Vault seal-wrapped value ({e}); pass the raw stored bytes, or \
-             use --base64 for base64 text"
+            "{source} is not a Vault seal-wrapped value ({e}); pass the raw stored bytes or the \
+             file-storage entry, or use --base64 for base64 text"
         ))
     })
 }

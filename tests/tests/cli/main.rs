@@ -5,3 +5,4 @@
 
 mod faults;
 mod moto;
+mod trees;

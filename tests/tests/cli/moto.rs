@@ -14,9 +14,9 @@ use kms_seal_core::seal::ErrorKind;
 use kms_seal_tests::cli;
 use kms_seal_tests::moto::Moto;
 
-const PLAINTEXT: &[u8] = b"vault root key: 0123456789abcdef";
+pub(crate) const PLAINTEXT: &[u8] = b"vault root key: 0123456789abcdef";
 
-fn env_for(moto: &Moto) -> Vec<(&'static str, String)> {
+pub(crate) fn env_for(moto: &Moto) -> Vec<(&'static str, String)> {
     vec![
         ("VAULT_SEAL_TYPE", "awskms".to_owned()),
         ("VAULT_AWSKMS_SEAL_KEY_ID", moto.alias.clone()),
@@ -27,22 +27,22 @@ fn env_for(moto: &Moto) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn run(args: &[&str], stdin: &[u8], env: &[(&'static str, String)]) -> Output {
+pub(crate) fn run(args: &[&str], stdin: &[u8], env: &[(&'static str, String)]) -> Output {
     let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     cli::run(args, stdin, &pairs)
 }
 
-fn stderr(out: &Output) -> String {
+pub(crate) fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 #[track_caller]
-fn assert_ok(out: &Output) {
+pub(crate) fn assert_ok(out: &Output) {
     assert!(out.status.success(), "kms-seal failed: {}", stderr(out));
 }
 
 #[track_caller]
-fn assert_failed(out: &Output, code: i32, secrets: &[&str]) {
+pub(crate) fn assert_failed(out: &Output, code: i32, secrets: &[&str]) {
     assert_eq!(out.status.code(), Some(code), "stderr: {}", stderr(out));
     assert!(out.stdout.is_empty(), "stdout must stay empty on failure");
     let err = stderr(out);
@@ -65,7 +65,7 @@ fn inspect(blob: &[u8]) -> serde_json::Value {
 
 /// Creates a new key and points `alias` at it, through boto3 with the bootstrap access key.
 /// Returns the new key's ARN.
-fn rotate_alias(moto: &Moto, alias: &str) -> String {
+pub(crate) fn rotate_alias(moto: &Moto, alias: &str) -> String {
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
     let script = "import sys, boto3\n\
         kms = boto3.client('kms', endpoint_url=sys.argv[1], region_name='us-east-1',\n\
@@ -222,7 +222,16 @@ fn usage_and_configuration_errors_exit_2() {
     }
     let help = cli::run(&["--help"], b"", &[]);
     assert_ok(&help);
-    assert!(String::from_utf8_lossy(&help.stdout).contains("rewrap FILE..."));
+    let help = String::from_utf8_lossy(&help.stdout);
+    for usage in [
+        "rewrap PATH...",
+        "decrypt [FILE]",
+        "inspect [PATH]",
+        "--jobs N",
+        "--dry-run",
+    ] {
+        assert!(help.contains(usage), "{usage}: {help}");
+    }
 }
 
 #[test]
@@ -459,12 +468,12 @@ fn library_round_trip_and_error_kinds() {
     assert!(!format!("{err} {err:?}").contains("wrong-secret"));
 }
 
-fn base64_encode(bytes: &[u8]) -> String {
+pub(crate) fn base64_encode(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-fn tempdir(name: &str) -> std::path::PathBuf {
+pub(crate) fn tempdir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("kms-seal-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();

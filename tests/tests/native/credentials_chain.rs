@@ -267,12 +267,33 @@ fn explicit_profile_problems_are_failures() {
         e.starts_with("aws credentials from shared files failed: profile 'nosuch' not found"),
         "{e}"
     );
+    // A role profile is assumed with its source profile's keys; STS's refusal names the
+    // role and where the source credentials came from.
+    let sts = StubServer::start(|_| {
+        Reply::status(
+            403,
+            "<ErrorResponse><Error><Code>AccessDenied</Code><Message>no</Message></Error></ErrorResponse>",
+        )
+    });
     let e = resolve(
         ChainConfig::default(),
-        env(&home, &[("AWS_PROFILE", "assumer")]),
+        env(
+            &home,
+            &[
+                ("AWS_PROFILE", "assumer"),
+                ("AWS_ENDPOINT_URL_STS", sts.url().as_str()),
+            ],
+        ),
     )
     .unwrap_err();
-    assert!(e.contains("uses role_arn"), "{e}");
+    assert!(
+        e.contains(
+            "sts AssumeRole of arn:aws:iam::123456789012:role/x with credentials from profile \
+             'default' (AKIDDEFAULT) answered http 403 AccessDenied: no"
+        ),
+        "{e}"
+    );
+    assert_eq!(sts.requests().len(), 1);
 }
 
 #[test]

@@ -5,6 +5,7 @@
 //! Each test starts its own peers on 127.0.0.1 and reads its environment through an injected
 //! lookup: nothing here touches the process environment, so the modules can share a binary.
 
+mod assume_role;
 mod credentials_chain;
 mod credentials_imds;
 mod credentials_moto;

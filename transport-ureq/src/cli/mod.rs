@@ -6,13 +6,14 @@
 //! [`kms_seal_cli::run`], shared with the WASI command.
 
 pub mod atomic;
+pub mod jobs;
 pub mod logger;
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
 use std::time::Instant;
 
-use kms_seal_cli::{FileError, Files, Host, HostSeal, StdinError};
+use kms_seal_cli::{DirEntry, EntryKind, FileError, Files, Host, HostSeal, JobResult, StdinError};
 use kms_seal_core::config::AwsKmsSealConfig;
 use zeroize::Zeroizing;
 
@@ -94,6 +95,36 @@ impl Files for StdFiles {
         }
         Ok(names)
     }
+
+    fn entries(&self, path: &str) -> Result<Vec<DirEntry>, FileError> {
+        let mut entries = Vec::new();
+        for entry in std::fs::read_dir(path).map_err(|e| file_error(&e))? {
+            let entry = entry.map_err(|e| file_error(&e))?;
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            let own = entry.file_type().map_err(|e| file_error(&e))?;
+            let kind = if own.is_dir() {
+                EntryKind::Dir
+            } else if own.is_file() {
+                EntryKind::File
+            } else if own.is_symlink() && entry.path().is_file() {
+                // A link to a regular file; a link to a directory is not followed.
+                EntryKind::File
+            } else {
+                EntryKind::Other
+            };
+            entries.push(DirEntry { name, kind });
+        }
+        Ok(entries)
+    }
+
+    fn hard_links(&self, path: &str) -> Result<u64, FileError> {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path)
+            .map(|m| m.nlink())
+            .map_err(|e| file_error(&e))
+    }
 }
 
 impl Host for NativeHost {
@@ -147,6 +178,21 @@ impl Host for NativeHost {
 
     fn replace_file(&mut self, path: &str, contents: &[u8]) -> Result<(), String> {
         atomic::replace_file(Path::new(path), contents).map_err(|e| e.to_string())
+    }
+
+    fn remove_leftovers(&mut self, path: &str) -> Result<usize, String> {
+        atomic::remove_leftovers(Path::new(path)).map_err(|e| e.to_string())
+    }
+
+    #[allow(clippy::type_complexity)] // the work function, spelled out, is the contract
+    fn run_jobs<T: Send, R: Send>(
+        seal: &HostSeal<Self>,
+        jobs: usize,
+        items: Vec<T>,
+        work: &(dyn Fn(&HostSeal<Self>, T) -> JobResult<T, R> + Sync),
+        done: &mut dyn FnMut(R),
+    ) {
+        jobs::run(seal, &|s| s.stats().retries, jobs, items, work, done);
     }
 
     fn monotonic_nanos(&self) -> u64 {

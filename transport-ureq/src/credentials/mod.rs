@@ -4,10 +4,17 @@
 //!
 //! 1. [`static_config`]: `access_key` / `secret_key` [/ `session_token`] from the seal stanza;
 //! 2. [`environment`]: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`;
-//! 3. [`profile`]: the shared files `~/.aws/credentials` and `~/.aws/config`;
+//! 3. [`profile`]: the shared files `~/.aws/credentials` and `~/.aws/config`, including
+//!    profiles that assume a role ([`assume_role`]: `role_arn` with `source_profile`,
+//!    `credential_source` or `web_identity_token_file`);
 //! 4. [`web_identity`]: STS `AssumeRoleWithWebIdentity` with a token file (EKS IRSA);
 //! 5. [`container`]: the ECS / EKS Pod Identity credential endpoint;
 //! 6. [`imds`]: the EC2 instance profile over IMDSv2 (IMDSv1 when the token call times out).
+//!
+//! When the configuration sets `role_arn` without a web identity token file (configuration
+//! or `AWS_WEB_IDENTITY_TOKEN_FILE`), the sources above except web identity form an inner
+//! chain whose credentials assume that role with STS `AssumeRole`
+//! ([`assume_role::VaultRoleProvider`]), as Vault does.
 //!
 //! A source that is not set up answers [`ProviderError::NotConfigured`] and the chain moves
 //! on; a source that is set up but broken answers another [`ProviderError`] (misconfigured,
@@ -18,11 +25,13 @@
 //! bypasses the cache. Every environment variable is read through an injectable
 //! [`EnvLookup`], so tests never touch the process environment.
 
+pub mod assume_role;
 pub mod container;
 pub mod environment;
 pub mod imds;
 pub mod profile;
 pub mod static_config;
+pub mod sts;
 pub mod web_identity;
 
 use std::fmt;
@@ -189,7 +198,9 @@ pub struct ChainConfig {
     pub shared_credentials_file: Option<PathBuf>,
     /// `shared_creds_profile`: overrides `AWS_PROFILE`.
     pub profile: Option<String>,
-    /// `role_arn` for web identity: overrides `AWS_ROLE_ARN`.
+    /// `role_arn`: with a web identity token file, the role web identity assumes
+    /// (overrides `AWS_ROLE_ARN`); without one, the role assumed with STS `AssumeRole` using
+    /// credentials from the rest of the chain.
     pub role_arn: Option<String>,
     /// `role_session_name`: overrides `AWS_ROLE_SESSION_NAME`.
     pub role_session_name: Option<String>,
@@ -323,24 +334,45 @@ impl CredentialChain {
     /// The standard chain sharing an instance-metadata client (and its token) with region
     /// resolution.
     pub fn with_imds(config: ChainConfig, env: EnvLookup, imds: Arc<ImdsClient>) -> Self {
-        let sources: Vec<Box<dyn CredentialSource>> = vec![
+        let vault_role = config
+            .role_arn
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .filter(|_| web_identity::web_identity_token_file(&config, &env).is_none())
+            .map(str::to_owned);
+        let mut sources: Vec<Box<dyn CredentialSource>> = vec![
             Box::new(static_config::StaticProvider::new(
                 config.access_key.clone(),
                 config.secret_key.clone(),
                 config.session_token.clone(),
             )),
             Box::new(environment::EnvironmentProvider::new(env.clone())),
-            Box::new(profile::ProfileProvider::new(
+            Box::new(profile::ProfileProvider::with_roles(
                 config.profile_selection(&env),
+                assume_role::RoleContext::new(config.clone(), env.clone(), imds.clone()),
             )),
-            Box::new(web_identity::WebIdentityProvider::new(&config, env.clone())),
-            Box::new(container::ContainerProvider::new(
-                env.clone(),
-                config.container_relative_base.clone(),
-            )),
-            Box::new(imds::ImdsProvider::new(imds)),
         ];
-        CredentialChain::from_sources(sources)
+        if vault_role.is_none() {
+            sources.push(Box::new(web_identity::WebIdentityProvider::new(
+                &config,
+                env.clone(),
+            )));
+        }
+        sources.push(Box::new(container::ContainerProvider::new(
+            env.clone(),
+            config.container_relative_base.clone(),
+        )));
+        sources.push(Box::new(imds::ImdsProvider::new(imds)));
+        match vault_role {
+            None => CredentialChain::from_sources(sources),
+            Some(role_arn) => {
+                let inner = CredentialChain::from_sources(sources);
+                CredentialChain::from_sources(vec![Box::new(assume_role::VaultRoleProvider::new(
+                    inner, &role_arn, &config, env,
+                ))])
+            }
+        }
     }
 
     /// A chain over these sources, in this order.

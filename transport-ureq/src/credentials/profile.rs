@@ -14,7 +14,8 @@
 //! file winning. [`SharedFiles`] holds every section of both files, read once.
 //!
 //! [`ProfileProvider`] supplies the static keys of the selected profile (`aws_access_key_id`,
-//! `aws_secret_access_key`, `aws_session_token`).
+//! `aws_secret_access_key`, `aws_session_token`), or, for a profile with `role_arn`, the
+//! credentials of the role it assumes ([`super::assume_role`]).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -23,6 +24,7 @@ use kms_seal_core::credentials::Credentials;
 use kms_seal_core::time::Timestamp;
 use zeroize::Zeroizing;
 
+use super::assume_role::RoleContext;
 use super::{CredentialSource, EnvLookup, ProviderError, read_small_file};
 
 /// Shared files larger than this are refused.
@@ -325,12 +327,24 @@ impl ProfileSelection {
 #[derive(Debug)]
 pub struct ProfileProvider {
     selection: ProfileSelection,
+    roles: Option<RoleContext>,
 }
 
 impl ProfileProvider {
-    /// A provider for this selection.
+    /// A provider for this selection (profiles with `role_arn` are refused).
     pub fn new(selection: ProfileSelection) -> Self {
-        ProfileProvider { selection }
+        ProfileProvider {
+            selection,
+            roles: None,
+        }
+    }
+
+    /// A provider that also assumes the roles of profiles with `role_arn`.
+    pub fn with_roles(selection: ProfileSelection, roles: RoleContext) -> Self {
+        ProfileProvider {
+            selection,
+            roles: Some(roles),
+        }
     }
 }
 
@@ -339,12 +353,12 @@ impl CredentialSource for ProfileProvider {
         "shared files"
     }
 
-    fn load(&self, _now: Timestamp) -> Result<Credentials, ProviderError> {
+    fn load(&self, now: Timestamp) -> Result<Credentials, ProviderError> {
         let sel = &self.selection;
-        let profile = sel
-            .load()
+        let files = sel
+            .load_files()
             .map_err(|e| ProviderError::Misconfigured(e.to_string()))?;
-        let Some(profile) = profile else {
+        let Some(profile) = files.profile(&sel.name) else {
             let reason = format!(
                 "profile '{}' not found in {}",
                 sel.name,
@@ -358,6 +372,9 @@ impl CredentialSource for ProfileProvider {
                 ProviderError::NotConfigured(reason)
             });
         };
+        if let (Some(roles), Some(_)) = (&self.roles, profile.get("role_arn")) {
+            return roles.load_profile(&files, &sel.name, now);
+        }
         let access_key = profile.get("aws_access_key_id");
         let secret_key = profile.get("aws_secret_access_key");
         match (access_key, secret_key) {

@@ -59,7 +59,7 @@ mod wasm_rt;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use kms_seal_cli::{FileError, Files, Host, HostSeal, StdinError};
+use kms_seal_cli::{DirEntry, FileError, Files, Host, HostSeal, StdinError};
 use kms_seal_core::config::AwsKmsSealConfig;
 use kms_seal_core::credentials::Credentials;
 use zeroize::Zeroizing;
@@ -115,6 +115,10 @@ impl Files for PreopenedFiles {
 
     fn list_files(&self, path: &str) -> Result<Vec<String>, FileError> {
         wasi_io::list_files(path)
+    }
+
+    fn entries(&self, path: &str) -> Result<Vec<DirEntry>, FileError> {
+        wasi_io::entries(path)
     }
 }
 

@@ -6,7 +6,7 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use kms_seal_cli::FileError;
+use kms_seal_cli::{DirEntry, EntryKind, FileError};
 use wasip2::cli::{environment, stderr, stdin, stdout};
 use wasip2::clocks::monotonic_clock;
 use wasip2::filesystem::preopens;
@@ -115,14 +115,61 @@ pub fn list_files(path: &str) -> Result<Vec<String>, FileError> {
     Ok(names)
 }
 
+/// Everything in the directory `path`: directories, regular files (a symbolic link counts as
+/// what it points to when that is a regular file) and the rest, for walking a storage tree.
+///
+/// # Errors
+/// A [`FileError`].
+pub fn entries(path: &str) -> Result<Vec<DirEntry>, FileError> {
+    let (dir, relative) = resolve(path)?;
+    let listed = dir
+        .open_at(
+            PathFlags::SYMLINK_FOLLOW,
+            &relative,
+            OpenFlags::DIRECTORY,
+            DescriptorFlags::READ,
+        )
+        .map_err(|e| fs_error(&e))?;
+    let entries = listed.read_directory().map_err(|e| fs_error(&e))?;
+    let mut out = Vec::new();
+    while let Some(entry) = entries.read_directory_entry().map_err(|e| fs_error(&e))? {
+        let kind = match entry.type_ {
+            DescriptorType::Directory => EntryKind::Dir,
+            DescriptorType::RegularFile => EntryKind::File,
+            DescriptorType::SymbolicLink => {
+                match listed.stat_at(PathFlags::SYMLINK_FOLLOW, &entry.name) {
+                    Ok(stat) if stat.type_ == DescriptorType::RegularFile => EntryKind::File,
+                    _ => EntryKind::Other,
+                }
+            }
+            _ => EntryKind::Other,
+        };
+        out.push(DirEntry {
+            name: entry.name,
+            kind,
+        });
+    }
+    Ok(out)
+}
+
 /// Replaces the file at `path` with `contents`: a temporary file beside it (created
 /// exclusively, written, synced), then renamed over it, so a crash leaves the old or the new
-/// contents. The temporary file is removed when anything fails.
+/// contents. The temporary file is removed when anything fails. A symbolic link is refused
+/// (renaming over it would replace the link, and leave its target with the old value).
 ///
 /// # Errors
 /// A reason naming what failed; the file is then unchanged.
 pub fn replace_file(path: &str, contents: &[u8]) -> Result<(), String> {
     let (dir, relative) = resolve(path).map_err(|e| e.to_string())?;
+    let own = dir
+        .stat_at(PathFlags::empty(), &relative)
+        .map_err(|e| fs_error(&e).to_string())?;
+    if own.type_ == DescriptorType::SymbolicLink {
+        return Err(
+            "a symbolic link, which the WASI command does not rewrite through: name its target"
+                .into(),
+        );
+    }
     // Like the native tool: only an existing regular file is replaced.
     let stat = dir
         .stat_at(PathFlags::SYMLINK_FOLLOW, &relative)
