@@ -174,3 +174,49 @@ pub(super) fn io_kind(e: &io::Error) -> TransportErrorKind {
         _ => TransportErrorKind::Other,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(e: CertificateError) -> Option<CertificateCheck> {
+        CertificateCheck::from_rustls(&rustls::Error::InvalidCertificate(e))
+    }
+
+    #[test]
+    fn each_certificate_failure_names_its_check() {
+        let trust = TlsTrust::BuiltIn;
+        let sentence = |e| check(e).unwrap().sentence("kms.example", &trust);
+        assert_eq!(
+            sentence(CertificateError::UnknownIssuer),
+            "certificate for kms.example is not trusted (unknown issuer); set AWS_CA_BUNDLE to \
+             a PEM file with the CA that issued it"
+        );
+        assert!(sentence(CertificateError::NotValidForName).contains("hostname mismatch"));
+        assert!(sentence(CertificateError::Expired).contains("has expired"));
+        assert!(sentence(CertificateError::NotValidYet).contains("not valid yet"));
+        assert!(sentence(CertificateError::Revoked).contains("is revoked"));
+        assert!(sentence(CertificateError::BadSignature).contains("(bad signature)"));
+        assert!(sentence(CertificateError::BadEncoding).contains("was rejected (BadEncoding)"));
+        assert_eq!(
+            CertificateCheck::from_rustls(&rustls::Error::DecryptError),
+            None,
+            "not a certificate failure"
+        );
+    }
+
+    #[test]
+    fn a_rustls_error_inside_an_io_error_is_found() {
+        let io = io::Error::new(
+            io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer),
+        );
+        let mapped = MappedError::from_ureq(ureq::Error::Io(io), Scheme::Https);
+        assert_eq!(mapped.kind, TransportErrorKind::Tls);
+        assert_eq!(
+            mapped.certificate,
+            Some(CertificateCheck::Untrusted("unknown issuer"))
+        );
+        assert!(!mapped.kind.is_retryable());
+    }
+}
