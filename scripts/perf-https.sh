@@ -92,6 +92,11 @@ log "checking both clients once"
 aws_encrypt="$aws_cli kms encrypt --endpoint-url $url --key-id $ann_alias --plaintext fileb://$work/plain --output text --query CiphertextBlob"
 "${env_common[@]}" $aws_encrypt >"$work/aws.out" || die "the AWS CLI could not encrypt"
 echo "kms-seal round trip ok; AWS CLI encrypt ok ($(wc -c <"$work/aws.out") bytes of base64)"
+if [ -n "${SDK_KMS_BIN:-}" ]; then
+  "${env_common[@]}" "$SDK_KMS_BIN" "$url" "$ann_alias" <"$work/plain" >"$work/sdk.out" ||
+    die "$SDK_KMS_BIN could not encrypt"
+  echo "aws-sdk-kms encrypt ok ($(wc -c <"$work/sdk.out")-byte ciphertext blob)"
+fi
 
 if hyperfine --help | grep -q -- '--input'; then
   # hyperfine >= 1.16: no shell at all, the plaintext file on stdin.
