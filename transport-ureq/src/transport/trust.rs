@@ -213,18 +213,11 @@ mod tests {
         1BNnSFLyVM2xsKt6KKAt6/GS2P7o/w8BKAZtV6Ac\n\
         -----END CERTIFICATE-----\n";
 
-    fn write(name: &str, contents: &[u8]) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("kms-seal-trust-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(name);
-        std::fs::write(&path, contents).unwrap();
-        path
-    }
-
     #[test]
     fn reads_every_certificate_and_skips_other_text() {
+        let dir = TempDir::new("read");
         let text = format!("# a comment\n{CERT}\nsome words\n{CERT}");
-        let path = write("two.pem", text.as_bytes());
+        let path = dir.write("two.pem", text.as_bytes());
         let bundle = CaBundle::load(&path, "AWS_CA_BUNDLE").unwrap();
         assert_eq!(bundle.len(), 2);
         assert_eq!(bundle.path(), path);
@@ -240,14 +233,15 @@ mod tests {
 
     #[test]
     fn unusable_bundles_name_the_file_and_the_setting() {
-        let garbage = write("garbage.pem", b"this is not a certificate\n");
+        let dir = TempDir::new("unusable");
+        let garbage = dir.write("garbage.pem", b"this is not a certificate\n");
         let e = CaBundle::load(&garbage, "AWS_CA_BUNDLE").unwrap_err();
         let text = e.to_string();
         assert!(text.contains("garbage.pem"), "{text}");
         assert!(text.contains("holds no PEM certificate"), "{text}");
         assert!(text.contains("AWS_CA_BUNDLE"), "{text}");
 
-        let broken = write(
+        let broken = dir.write(
             "broken.pem",
             b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
         );
@@ -256,7 +250,7 @@ mod tests {
             .to_string();
         assert!(text.contains("is not valid PEM"), "{text}");
 
-        let empty = write("empty.pem", b"");
+        let empty = dir.write("empty.pem", b"");
         assert!(CaBundle::load(&empty, "AWS_CA_BUNDLE").is_err());
 
         let missing = garbage.with_file_name("missing.pem");
@@ -266,7 +260,30 @@ mod tests {
         assert!(text.contains("missing.pem (no such file)"), "{text}");
         assert!(text.contains("ca_bundle in profile dev"), "{text}");
 
-        let dir = garbage.parent().unwrap();
-        assert!(CaBundle::load(dir, "AWS_CA_BUNDLE").is_err());
+        assert!(CaBundle::load(&dir.0, "AWS_CA_BUNDLE").is_err());
+    }
+
+    /// A directory of test files, removed on drop.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(test: &str) -> Self {
+            let dir =
+                std::env::temp_dir().join(format!("kms-seal-trust-{}-{test}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            TempDir(dir)
+        }
+
+        fn write(&self, name: &str, contents: &[u8]) -> PathBuf {
+            let path = self.0.join(name);
+            std::fs::write(&path, contents).unwrap();
+            path
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
     }
 }
