@@ -77,8 +77,8 @@ impl CaBundle {
         if certificates.is_empty() {
             return Err(error(BundleProblem::NoCertificate));
         }
-        log::debug!(
-            "trusting {} certificates of {} ({origin})",
+        log::info!(
+            "https trusts the {} certificates of {} (from {origin}) instead of the built-in roots",
             certificates.len(),
             path.display()
         );
