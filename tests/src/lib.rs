@@ -1,5 +1,6 @@
 //! Shared helpers for the kms-seal integration tests.
 
+pub mod aws_profiles;
 pub mod boto3;
 pub mod cli;
 pub mod fault_server;

@@ -425,7 +425,12 @@ impl Drop for Moto {
     }
 }
 
-fn python_executable() -> Result<PathBuf, MotoError> {
+/// The Python interpreter with moto (and boto3): `$PYTHON` or `python3`, resolved to the
+/// real executable, so it runs without a pyenv shim's `HOME` and can be killed by its PID.
+///
+/// # Errors
+/// [`MotoError`] saying what to install.
+pub fn python_executable() -> Result<PathBuf, MotoError> {
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
     let output = Command::new(&python)
         .args(["-c", "import sys, moto.server; print(sys.executable)"])

@@ -214,7 +214,11 @@ impl RoleContext {
                 let mut selection = self.config.profile_selection(&self.env);
                 selection.name = (*name).to_owned();
                 selection.explicit = true;
-                let credentials = ProfileProvider::new(selection).load(now)?;
+                // The source profile's own credentials: static keys, a credential_process or IAM
+                // Identity Center, read with the chain's environment and HTTPS settings.
+                let credentials = ProfileProvider::new(selection)
+                    .with_environment(self.env.clone(), self.config.https.clone())
+                    .load(now)?;
                 Ok((credentials, format!("profile '{name}'")))
             }
             Origin::CredentialSource(name, source) => {

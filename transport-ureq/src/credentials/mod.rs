@@ -4,9 +4,10 @@
 //!
 //! 1. [`static_config`]: `access_key` / `secret_key` [/ `session_token`] from the seal stanza;
 //! 2. [`environment`]: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`;
-//! 3. [`profile`]: the shared files `~/.aws/credentials` and `~/.aws/config`, including
+//! 3. [`profile`]: the shared files `~/.aws/credentials` and `~/.aws/config`: static keys,
 //!    profiles that assume a role ([`assume_role`]: `role_arn` with `source_profile`,
-//!    `credential_source` or `web_identity_token_file`);
+//!    `credential_source` or `web_identity_token_file`), a [`process`] (`credential_process`)
+//!    or IAM Identity Center ([`sso`]);
 //! 4. [`web_identity`]: STS `AssumeRoleWithWebIdentity` with a token file (EKS IRSA);
 //! 5. [`container`]: the ECS / EKS Pod Identity credential endpoint;
 //! 6. [`imds`]: the EC2 instance profile over IMDSv2 (IMDSv1 when the token call times out).
@@ -29,7 +30,9 @@ pub mod assume_role;
 pub mod container;
 pub mod environment;
 pub mod imds;
+pub mod process;
 pub mod profile;
+pub mod sso;
 pub mod static_config;
 pub mod sts;
 pub mod web_identity;
@@ -348,10 +351,13 @@ impl CredentialChain {
                 config.session_token.clone(),
             )),
             Box::new(environment::EnvironmentProvider::new(env.clone())),
-            Box::new(profile::ProfileProvider::with_roles(
-                config.profile_selection(&env),
-                assume_role::RoleContext::new(config.clone(), env.clone(), imds.clone()),
-            )),
+            Box::new(
+                profile::ProfileProvider::with_roles(
+                    config.profile_selection(&env),
+                    assume_role::RoleContext::new(config.clone(), env.clone(), imds.clone()),
+                )
+                .with_environment(env.clone(), config.https.clone()),
+            ),
         ];
         if vault_role.is_none() {
             sources.push(Box::new(web_identity::WebIdentityProvider::new(

@@ -13,9 +13,11 @@
 //! [`Profile::get_nested`]. A profile's properties are merged from both files, the credentials
 //! file winning. [`SharedFiles`] holds every section of both files, read once.
 //!
-//! [`ProfileProvider`] supplies the static keys of the selected profile (`aws_access_key_id`,
-//! `aws_secret_access_key`, `aws_session_token`), or, for a profile with `role_arn`, the
-//! credentials of the role it assumes ([`super::assume_role`]).
+//! [`ProfileProvider`] supplies the credentials of the selected profile: for a profile with
+//! `role_arn`, those of the role it assumes ([`super::assume_role`]); else through IAM Identity
+//! Center when it has `sso_session` or `sso_start_url` ([`super::sso`]), else from its
+//! `credential_process` ([`super::process`]), else its static keys (`aws_access_key_id`,
+//! `aws_secret_access_key`, `aws_session_token`).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -25,7 +27,8 @@ use kms_seal_core::time::Timestamp;
 use zeroize::Zeroizing;
 
 use super::assume_role::RoleContext;
-use super::{CredentialSource, EnvLookup, ProviderError, read_small_file};
+use super::{CredentialSource, EnvLookup, ProviderError, process, read_small_file, sso};
+use crate::transport::TransportConfig;
 
 /// Shared files larger than this are refused.
 const MAX_FILE_BYTES: u64 = 1024 * 1024;
@@ -328,23 +331,39 @@ impl ProfileSelection {
 pub struct ProfileProvider {
     selection: ProfileSelection,
     roles: Option<RoleContext>,
+    env: EnvLookup,
+    https: TransportConfig,
 }
 
 impl ProfileProvider {
     /// A provider for this selection (profiles with `role_arn` are refused).
+    /// `credential_process` and IAM Identity Center profiles read the process environment and
+    /// use the default HTTPS settings unless [`ProfileProvider::with_environment`] says
+    /// otherwise.
     pub fn new(selection: ProfileSelection) -> Self {
         ProfileProvider {
             selection,
             roles: None,
+            env: EnvLookup::process(),
+            https: TransportConfig::default(),
         }
     }
 
     /// A provider that also assumes the roles of profiles with `role_arn`.
     pub fn with_roles(selection: ProfileSelection, roles: RoleContext) -> Self {
         ProfileProvider {
-            selection,
             roles: Some(roles),
+            ..ProfileProvider::new(selection)
         }
+    }
+
+    /// Reads `HOME` (the sso token cache), the sso portal endpoint and the
+    /// `credential_process` timeout through `env`, and calls the sso portal with `https`.
+    #[must_use]
+    pub fn with_environment(mut self, env: EnvLookup, https: TransportConfig) -> Self {
+        self.env = env;
+        self.https = https;
+        self
     }
 }
 
@@ -375,6 +394,15 @@ impl CredentialSource for ProfileProvider {
         if let (Some(roles), Some(_)) = (&self.roles, profile.get("role_arn")) {
             return roles.load_profile(&files, &sel.name, now);
         }
+        if profile.get("sso_session").is_some() || profile.get("sso_start_url").is_some() {
+            let settings = sso::SsoProfile::from_profile(&files, &sel.name, profile)?;
+            return sso::load(&settings, &files, &self.env, &self.https, now);
+        }
+        if let Some(command_line) = profile.get("credential_process") {
+            return process::CredentialProcess::parse(command_line, &self.env)
+                .map_err(|e| ProviderError::Misconfigured(format!("profile '{}': {e}", sel.name)))?
+                .run(&sel.name);
+        }
         let access_key = profile.get("aws_access_key_id");
         let secret_key = profile.get("aws_secret_access_key");
         match (access_key, secret_key) {
@@ -393,14 +421,7 @@ impl CredentialSource for ProfileProvider {
                 sel.name
             ))),
             (None, None) => {
-                let unsupported = [
-                    "role_arn",
-                    "credential_process",
-                    "sso_session",
-                    "sso_start_url",
-                ]
-                .into_iter()
-                .find(|k| profile.get(k).is_some());
+                let unsupported = ["role_arn"].into_iter().find(|k| profile.get(k).is_some());
                 let reason = match unsupported {
                     Some(key) => format!(
                         "profile '{}' uses {key}, which kms-seal does not support; give it \
