@@ -23,6 +23,7 @@
 extern crate alloc;
 
 pub mod environment;
+pub mod handed_credentials;
 pub mod runtime;
 pub mod transport;
 pub mod wasi_seal;
