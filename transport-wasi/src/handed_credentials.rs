@@ -9,9 +9,10 @@
 //! fresh ones. That is its only failure once it holds credentials.
 
 use alloc::format;
+use alloc::string::String;
 
 use kms_seal_core::credentials::{
-    Credentials, CredentialsError, ProvideCredentials, SourceAttempt, SourceFailure,
+    Credentials, CredentialsError, ProvideCredentials, SourceFailure,
 };
 use kms_seal_core::time::Timestamp;
 
@@ -50,30 +51,21 @@ impl ProvideCredentials for HandedCredentials {
         now: Timestamp,
         force_refresh: bool,
     ) -> Result<Credentials, CredentialsError> {
-        let Some(current) = self.slot.lock().clone().or_else(|| self.configured.clone()) else {
+        let handed = self.slot.lock();
+        // Unreachable after a successful `configure`, which needs one or the other.
+        let Some(current) = handed.as_ref().or(self.configured.as_ref()) else {
             return Err(CredentialsError::NotFound {
-                tried: alloc::vec![SourceAttempt {
-                    source: SOURCE,
-                    reason: "nothing handed in".into(),
-                }],
+                tried: alloc::vec::Vec::new(),
             });
         };
-        let reason = if force_refresh {
-            format!(
-                "kms rejected the session token of access key {} as expired (ExpiredTokenException)",
-                current.access_key_id()
-            )
-        } else {
-            match current.expires_at() {
-                Some(at) if at.as_secs() <= now.as_secs() => expired_at(&current, at, now),
-                _ => return Ok(current),
-            }
-        };
-        Err(CredentialsError::Rejected(SourceFailure {
-            source: SOURCE,
-            reason: format!("{reason}: {ADVICE}"),
-            tried_before: alloc::vec::Vec::new(),
-        }))
+        match expired(current, now, force_refresh) {
+            Some(reason) => Err(CredentialsError::Rejected(SourceFailure {
+                source: SOURCE,
+                reason,
+                tried_before: alloc::vec::Vec::new(),
+            })),
+            None => Ok(current.clone()),
+        }
     }
 }
 
@@ -85,22 +77,34 @@ impl core::fmt::Debug for HandedCredentials {
     }
 }
 
-/// What the host does about expired credentials.
-pub const ADVICE: &str = "hand fresh credentials to set-credentials and call again";
-
-/// `the credentials of access key ASIA... expired at T (unix seconds; now N)`.
-pub fn expired_at(
+/// Why `credentials` cannot be used at `now`, if they cannot: their expiration is not after
+/// `now`, or `kms_said_expired` (KMS answered `ExpiredTokenException`). One line that names
+/// the access key (never the secret or the token) and tells the host what to do.
+pub fn expired(
     credentials: &Credentials,
-    at: Timestamp,
     now: Timestamp,
-) -> alloc::string::String {
-    format!(
-        "the credentials of access key {} expired at {} (unix seconds; it is now {})",
-        credentials.access_key_id(),
-        at.as_secs(),
-        now.as_secs()
-    )
+    kms_said_expired: bool,
+) -> Option<String> {
+    let id = credentials.access_key_id();
+    let what = if kms_said_expired {
+        format!(
+            "kms rejected the session token of access key {id} as expired (ExpiredTokenException)"
+        )
+    } else {
+        let at = credentials.expires_at()?.as_secs();
+        if at > now.as_secs() {
+            return None;
+        }
+        format!(
+            "the credentials of access key {id} expired at {at} (unix seconds; it is now {})",
+            now.as_secs()
+        )
+    };
+    Some(what + ADVICE)
 }
+
+/// What the host does about expired credentials (the end of every such error).
+pub const ADVICE: &str = ": hand fresh credentials to set-credentials and call again";
 
 #[cfg(test)]
 mod tests {

@@ -123,35 +123,21 @@ fn configure(
 /// Checks credentials handed in at `now`: a key pair, not yet expired. An empty session token
 /// means none (as an empty AWS_SESSION_TOKEN does).
 fn handed(credentials: AwsCredentials, now: Timestamp) -> Result<Credentials, WitSealError> {
-    let AwsCredentials {
-        access_key_id,
-        secret_access_key,
-        session_token,
-        expiration,
-    } = credentials;
-    let secret_access_key = zeroize::Zeroizing::new(secret_access_key);
-    let session_token = session_token.map(zeroize::Zeroizing::new);
-    if access_key_id.is_empty() || secret_access_key.is_empty() {
+    // Into `Credentials` first, which zeroizes the secret and the token when dropped.
+    let credentials = Credentials::new(
+        credentials.access_key_id,
+        credentials.secret_access_key,
+        credentials.session_token.filter(|t| !t.is_empty()),
+        credentials.expiration.map(Timestamp),
+    );
+    if credentials.access_key_id().is_empty() || credentials.secret_access_key().is_empty() {
         return Err(WitSealError::Credentials(
-            "set-credentials needs a non-empty access-key-id and secret-access-key; the previous credentials stay in use".into(),
+            "set-credentials needs a non-empty access-key-id and secret-access-key".into(),
         ));
     }
-    let credentials = Credentials::new(
-        access_key_id,
-        secret_access_key.as_str(),
-        session_token
-            .filter(|t| !t.is_empty())
-            .map(|t| String::from(t.as_str())),
-        expiration.map(Timestamp),
-    );
-    match credentials.expires_at() {
-        Some(at) if at.as_secs() <= now.as_secs() => {
-            Err(WitSealError::ExpiredCredentials(alloc::format!(
-                "{}: hand in fresh ones; the previous credentials stay in use",
-                handed_credentials::expired_at(&credentials, at, now)
-            )))
-        }
-        _ => Ok(credentials),
+    match handed_credentials::expired(&credentials, now, false) {
+        Some(reason) => Err(WitSealError::ExpiredCredentials(reason)),
+        None => Ok(credentials),
     }
 }
 
@@ -193,10 +179,9 @@ fn seal_error(error: &SealError) -> WitSealError {
         SealError::Kms { error, .. }
             if matches!(error.code(), Some("ExpiredTokenException" | "ExpiredToken")) =>
         {
-            return WitSealError::ExpiredCredentials(alloc::format!(
-                "{error}; {}",
-                handed_credentials::ADVICE
-            ));
+            return WitSealError::ExpiredCredentials(
+                error.to_string() + handed_credentials::ADVICE,
+            );
         }
         _ => {}
     }
@@ -215,7 +200,7 @@ fn setup_error(error: &SetupError) -> WitSealError {
     let message = error.to_string();
     match error {
         SetupError::NoCredentials { .. } => {
-            WitSealError::Credentials(alloc::format!("{message}, or call set-credentials"))
+            WitSealError::Credentials(message + ", or call set-credentials")
         }
         SetupError::UnresolvedSecret(_) => WitSealError::Credentials(message),
         _ => WitSealError::Configuration(message),
