@@ -11,7 +11,9 @@
 //!   `file://` references already resolved by the loader, which also merges
 //!   `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN` over the stanza.
 //!   Shared credential files, roles and web identity need a filesystem or STS and are refused
-//!   with a clear error.
+//!   with a clear error. The plugin wraps these in
+//!   `handed_credentials::HandedCredentials`, which prefers what
+//!   the host hands in.
 
 use alloc::borrow::ToOwned;
 use core::fmt;
