@@ -14,7 +14,10 @@
 //!    AWS-wide settings off;
 //! 3. credentials: the [`CredentialChain`] in Vault's order, seeded with the configuration's
 //!    static keys, shared-files and web-identity settings;
-//! 4. retries: AWS standard mode; `AWS_MAX_ATTEMPTS` overrides the number of attempts.
+//! 4. retries: AWS standard mode; `AWS_MAX_ATTEMPTS` overrides the number of attempts;
+//! 5. https: the roots of `AWS_CA_BUNDLE`, else of the profile's `ca_bundle`, else the
+//!    built-in ones; proxies from `HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY` / `NO_PROXY`
+//!    (see [`ProxyRules`]). Both apply to KMS and to STS.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -31,7 +34,9 @@ use crate::credentials::{ChainConfig, CredentialChain, EnvLookup};
 use crate::endpoints::{Service, configured_endpoint};
 use crate::region::{self, RegionError, ResolvedRegion};
 use crate::runtime::StdRuntime;
-use crate::transport::{TransportConfig, UreqTransport};
+use crate::transport::{
+    CaBundle, CaBundleError, ProxyMode, ProxyRules, TlsTrust, TransportConfig, UreqTransport,
+};
 
 /// The seal over ureq, the credential chain and the operating system's clock and randomness.
 pub type NativeSeal = Seal<UreqTransport, CredentialChain, StdRuntime>;
@@ -50,6 +55,8 @@ pub enum BuildError {
     UnresolvedSecret(&'static str),
     /// The HTTPS transport could not be set up (for example a malformed proxy URL).
     Transport(kms_seal_core::http::TransportError),
+    /// `AWS_CA_BUNDLE` or the profile's `ca_bundle` names a file that is not a usable bundle.
+    CaBundle(CaBundleError),
 }
 
 impl fmt::Display for BuildError {
@@ -63,6 +70,7 @@ impl fmt::Display for BuildError {
                  with kms_seal_cli::config::load, which resolves them"
             ),
             BuildError::Transport(e) => write!(f, "cannot set up https: {e}; check HTTPS_PROXY"),
+            BuildError::CaBundle(e) => write!(f, "{e}"),
         }
     }
 }
@@ -104,14 +112,50 @@ pub fn build_seal(config: &AwsKmsSealConfig, env: EnvLookup) -> Result<BuiltSeal
         settings.endpoint.url()
     );
 
-    // One set of HTTPS settings for KMS and for the credential sources that call AWS.
-    let https = TransportConfig::default();
+    // One set of HTTPS settings (trust, proxies) for KMS and for the credential sources that
+    // call AWS.
+    let https = https_config(&profile, &env)?;
     let transport = UreqTransport::with_config(https.clone()).map_err(BuildError::Transport)?;
     chain_config.https = https;
     let chain = CredentialChain::with_imds(chain_config, env, imds);
     Ok(BuiltSeal {
         seal: Seal::new(settings, transport, chain, StdRuntime::new()),
         region,
+    })
+}
+
+/// The settings of every transport that calls AWS over https (KMS, STS): the trusted roots
+/// and the proxy rules, read from `env` and the selected profile.
+///
+/// # Errors
+/// [`BuildError::CaBundle`] when the bundle named cannot be read or holds no certificate.
+pub fn https_config(
+    profile: &ProfileSelection,
+    env: &EnvLookup,
+) -> Result<TransportConfig, BuildError> {
+    let bundle = match env.get("AWS_CA_BUNDLE").filter(|p| !p.trim().is_empty()) {
+        Some(path) => Some((path, "AWS_CA_BUNDLE".to_owned())),
+        // A profile that cannot be read is reported by the credential chain, which reads it
+        // for keys.
+        None => profile.load().ok().flatten().and_then(|p| {
+            p.get("ca_bundle").map(|path| {
+                (
+                    path.to_owned(),
+                    format!("ca_bundle in profile {}", profile.name),
+                )
+            })
+        }),
+    };
+    let tls = match bundle {
+        Some((path, origin)) => TlsTrust::Bundle(
+            CaBundle::load(&env.expand_home(path.trim()), &origin).map_err(BuildError::CaBundle)?,
+        ),
+        None => TlsTrust::BuiltIn,
+    };
+    Ok(TransportConfig {
+        tls,
+        proxy: ProxyMode::Rules(ProxyRules::from_lookup(|name| env.get(name))),
+        ..TransportConfig::default()
     })
 }
 

@@ -3,15 +3,16 @@
 //! from this crate for `wasm32-wasip2`:
 //!
 //! - **`kms_seal_plugin.wasm`** (this library as a `cdylib`): exports the `kms-seal:seal`
-//!   interface of `wit/seal.wit` (`configure`, `encrypt`, `decrypt`, `key-id`,
-//!   `is-up-to-date`, errors as the `seal-error` variant). On wasm32 the library is `no_std`,
+//!   interface of `wit/seal.wit` (`configure`, `set-credentials`, `encrypt`, `decrypt`,
+//!   `key-id`, `is-up-to-date`, errors as the `seal-error` variant). On wasm32 the library is `no_std`,
 //!   so the component imports only `wasi:http`, `wasi:clocks`, `wasi:random`,
 //!   `wasi:cli/environment` and the `wasi:io` types they use.
 //! - **`kms-seal.wasm`** (the `kms-seal` binary): the native CLI's `encrypt`, `decrypt`,
 //!   `inspect` and `check` commands, for `wasmtime run -S http`.
 //!
 //! Credentials come from the static settings or the `AWS_ACCESS_KEY_ID` /
-//! `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN` variables only: a WASM host has no instance
+//! `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN` variables, and in the plugin from the host
+//! at any time (`set-credentials`, [`handed_credentials`]): a WASM host has no instance
 //! metadata, profile files or web identity tokens to offer. Plain `http://` endpoints are
 //! accepted only on loopback, as in the native transport.
 //!
@@ -23,6 +24,7 @@
 extern crate alloc;
 
 pub mod environment;
+pub mod handed_credentials;
 pub mod runtime;
 pub mod transport;
 pub mod wasi_seal;

@@ -11,37 +11,54 @@
 //!   `file://` references already resolved by the loader, which also merges
 //!   `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN` over the stanza.
 //!   Shared credential files, roles and web identity need a filesystem or STS and are refused
-//!   with a clear error.
+//!   with a clear error. The plugin wraps these in
+//!   `handed_credentials::HandedCredentials`, which prefers what
+//!   the host hands in.
 
 use alloc::borrow::ToOwned;
 use core::fmt;
 
 use kms_seal_cli::settings::{SettingsError, seal_settings};
 use kms_seal_core::config::{AwsKmsSealConfig, Parameter, SecretSource};
-use kms_seal_core::credentials::Credentials;
+use kms_seal_core::credentials::{Credentials, ProvideCredentials};
 use kms_seal_core::envelope::DecodedValue;
-use kms_seal_core::seal::{Seal, SealError};
+use kms_seal_core::seal::{Seal, SealError, SealSettings};
 use zeroize::Zeroizing;
 
 use crate::environment::Environment;
 use crate::runtime::WasiRuntime;
 use crate::transport::WasiHttpTransport;
 
-/// The core seal of the WASI components.
-pub type WasiCoreSeal = Seal<WasiHttpTransport, Credentials, WasiRuntime>;
+/// The core seal of the WASI components, with credentials from `C`.
+pub type WasiCoreSeal<C = Credentials> = Seal<WasiHttpTransport, C, WasiRuntime>;
 
-/// A seal for WASM hosts.
-pub struct WasiSeal {
-    seal: WasiCoreSeal,
+/// A seal for WASM hosts. The command uses the static credentials of its configuration; the
+/// plugin supplies its own provider (credentials the host can replace at any time).
+pub struct WasiSeal<C: ProvideCredentials = Credentials> {
+    seal: WasiCoreSeal<C>,
 }
 
 impl WasiSeal {
-    /// Builds the seal for `config` (loaded by [`kms_seal_cli::config`], references resolved).
-    /// Sends nothing: call [`init`](Self::init) for Vault's start-up `DescribeKey`.
+    /// Builds the seal for `config` (loaded by [`kms_seal_cli::config`], references resolved)
+    /// with its static credentials. Sends nothing: call [`init`](Self::init) for Vault's
+    /// start-up `DescribeKey`.
     ///
     /// # Errors
     /// [`SetupError`] naming the parameter or variable to fix.
     pub fn from_config(config: &AwsKmsSealConfig, env: &Environment) -> Result<Self, SetupError> {
+        let settings = Self::settings(config, env)?;
+        Ok(WasiSeal::new(settings, static_credentials(config)?))
+    }
+
+    /// The endpoint and retry settings for `config`, refusing the parameters that need a
+    /// filesystem or STS. Checked before the credentials, so that those errors come first.
+    ///
+    /// # Errors
+    /// [`SetupError::Unsupported`] or [`SetupError::Settings`].
+    pub fn settings(
+        config: &AwsKmsSealConfig,
+        env: &Environment,
+    ) -> Result<SealSettings, SetupError> {
         for (parameter, value) in [
             (
                 Parameter::SharedCredsFilename,
@@ -59,12 +76,17 @@ impl WasiSeal {
             }
         }
         let lookup = |name: &str| env.lookup(name);
-        let settings =
-            seal_settings(config, &config.region, &lookup).map_err(SetupError::Settings)?;
-        let credentials = static_credentials(config)?;
-        Ok(WasiSeal {
+        seal_settings(config, &config.region, &lookup).map_err(SetupError::Settings)
+    }
+}
+
+impl<C: ProvideCredentials> WasiSeal<C> {
+    /// A seal with `settings` (from [`WasiSeal::settings`]) and credentials from `credentials`.
+    /// Sends nothing.
+    pub fn new(settings: SealSettings, credentials: C) -> Self {
+        WasiSeal {
             seal: Seal::new(settings, WasiHttpTransport::new(), credentials, WasiRuntime),
-        })
+        }
     }
 
     /// Vault's start-up: `DescribeKey` (unless `key_not_required`), keeping the key ARN.
@@ -76,12 +98,12 @@ impl WasiSeal {
     }
 
     /// The core seal, for `encrypt`, `describe_key`, `key_id` and the rest.
-    pub fn seal(&self) -> &WasiCoreSeal {
+    pub fn seal(&self) -> &WasiCoreSeal<C> {
         &self.seal
     }
 
     /// The core seal, by value.
-    pub fn into_seal(self) -> WasiCoreSeal {
+    pub fn into_seal(self) -> WasiCoreSeal<C> {
         self.seal
     }
 
@@ -104,7 +126,7 @@ impl WasiSeal {
     }
 }
 
-impl fmt::Debug for WasiSeal {
+impl<C: ProvideCredentials> fmt::Debug for WasiSeal<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WasiSeal")
             .field("seal", &self.seal)
@@ -160,7 +182,13 @@ impl fmt::Display for SetupError {
 
 impl core::error::Error for SetupError {}
 
-fn static_credentials(config: &AwsKmsSealConfig) -> Result<Credentials, SetupError> {
+/// The static credentials of `config`: `access_key` / `secret_key` / `session_token`, with
+/// the AWS_* variables already merged over them by the loader.
+///
+/// # Errors
+/// [`SetupError::NoCredentials`] when there is no key pair, [`SetupError::UnresolvedSecret`]
+/// when a reference was not resolved.
+pub fn static_credentials(config: &AwsKmsSealConfig) -> Result<Credentials, SetupError> {
     let (Some(access_key), Some(secret_key)) = (&config.access_key, &config.secret_key) else {
         return Err(SetupError::NoCredentials {
             disallow_env_vars: config.disallow_env_vars,

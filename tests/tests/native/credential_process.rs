@@ -6,14 +6,10 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use kms_seal_core::kms::endpoint::Endpoint;
-use kms_seal_core::seal::{Seal, SealSettings};
 use kms_seal_core::time::Timestamp;
 use kms_seal_tests::aws_profiles::{Boto3, TempHome, assert_boto3_failed, boto3_access_key};
 use kms_seal_tests::moto::Moto;
 use kms_seal_ureq::credentials::{ChainConfig, CredentialChain, EnvLookup};
-use kms_seal_ureq::runtime::StdRuntime;
-use kms_seal_ureq::transport::UreqTransport;
 
 /// A shell snippet that prints `json` verbatim.
 fn print_json(json: &str) -> String {
@@ -37,22 +33,8 @@ fn chain(home: &TempHome, profile: &str, extra: &[(&str, &str)]) -> CredentialCh
     CredentialChain::new(ChainConfig::default(), EnvLookup::from_pairs(pairs))
 }
 
-/// `init` and an encrypt/decrypt round trip through moto; the error text otherwise.
 fn round_trip(moto: &Moto, chain: CredentialChain) -> Result<(), String> {
-    let endpoint = Endpoint::custom(&moto.endpoint, &moto.region).unwrap();
-    let mut seal = Seal::new(
-        SealSettings::new(&moto.alias, endpoint),
-        UreqTransport::new(),
-        chain,
-        StdRuntime,
-    );
-    seal.init().map_err(|e| e.to_string())?;
-    let blob = seal
-        .encrypt(b"barrier keyring", None)
-        .map_err(|e| e.to_string())?;
-    let plain = seal.decrypt(&blob, None).map_err(|e| e.to_string())?;
-    assert_eq!(&plain[..], b"barrier keyring");
-    Ok(())
+    crate::moto_round_trip(moto, chain, b"barrier keyring")
 }
 
 fn reason(chain: &CredentialChain, now: Timestamp) -> String {

@@ -4,8 +4,6 @@
 //! Every scenario runs first with boto3 on the same files and environment, and the request
 //! kms-seal sends must be the one boto3 sent.
 
-use kms_seal_core::kms::endpoint::Endpoint;
-use kms_seal_core::seal::{Seal, SealSettings};
 use kms_seal_core::time::Timestamp;
 use kms_seal_tests::aws_profiles::{
     Boto3, SSO_CONFIG as CONFIG, SSO_LEGACY_CACHE as LEGACY_CACHE,
@@ -15,8 +13,6 @@ use kms_seal_tests::aws_profiles::{
 };
 use kms_seal_tests::moto::{Moto, StubServer};
 use kms_seal_ureq::credentials::{ChainConfig, CredentialChain, EnvLookup};
-use kms_seal_ureq::runtime::StdRuntime;
-use kms_seal_ureq::transport::UreqTransport;
 
 /// The files and the environment (`AWS_ENDPOINT_URL_SSO` = the stub) shared by boto3 and us.
 fn setup(portal: &StubServer, tag: &str) -> (TempHome, Vec<(String, String)>) {
@@ -34,20 +30,7 @@ fn chain(env: &[(String, String)], profile: &str) -> CredentialChain {
 }
 
 fn round_trip(moto: &Moto, chain: CredentialChain) -> Result<(), String> {
-    let endpoint = Endpoint::custom(&moto.endpoint, &moto.region).unwrap();
-    let mut seal = Seal::new(
-        SealSettings::new(&moto.alias, endpoint),
-        UreqTransport::new(),
-        chain,
-        StdRuntime,
-    );
-    seal.init().map_err(|e| e.to_string())?;
-    let blob = seal
-        .encrypt(b"recovery key", None)
-        .map_err(|e| e.to_string())?;
-    let plain = seal.decrypt(&blob, None).map_err(|e| e.to_string())?;
-    assert_eq!(&plain[..], b"recovery key");
-    Ok(())
+    crate::moto_round_trip(moto, chain, b"recovery key")
 }
 
 /// boto3 and kms-seal both get moto's key through the portal and sign KMS calls with it;

@@ -36,7 +36,9 @@ pub mod bindings {
     });
 }
 
-pub use bindings::exports::kms_seal::seal::seal::SealError;
+pub use bindings::exports::kms_seal::seal::seal::{AwsCredentials, SealError};
+
+pub mod expiry;
 
 /// The repository root (two levels above this crate).
 pub fn repo_root() -> PathBuf {
@@ -267,9 +269,25 @@ impl PluginInstance {
     /// # Errors
     /// Missing component, or instantiation failure (an import the host does not provide).
     pub fn new(env: &[(&str, &str)], policy: HttpPolicy) -> Result<Self> {
+        Self::with_clock(env, policy, None)
+    }
+
+    /// Instantiates the plugin with these environment variables under `policy`, and `clock`
+    /// as its `wasi:clocks/wall-clock` (the system clock when `None`).
+    ///
+    /// # Errors
+    /// Missing component, or instantiation failure (an import the host does not provide).
+    pub fn with_clock(
+        env: &[(&str, &str)],
+        policy: HttpPolicy,
+        clock: Option<expiry::ShiftedClock>,
+    ) -> Result<Self> {
         let component = component(&plugin_path()?)?;
         let mut wasi = WasiCtxBuilder::new();
         wasi.envs(env);
+        if let Some(clock) = clock {
+            wasi.wall_clock(clock);
+        }
         let mut store = store(wasi.build(), policy);
         let plugin = bindings::Plugin::instantiate(&mut store, &component, &linker(policy)?)?;
         Ok(PluginInstance { store, plugin })
@@ -286,6 +304,18 @@ impl PluginInstance {
             .collect();
         let seal = self.plugin.kms_seal_seal_seal();
         Ok(seal.call_configure(&mut self.store, &owned)?)
+    }
+
+    /// `set-credentials(credentials)`.
+    ///
+    /// # Errors
+    /// A trap (the outer error).
+    pub fn set_credentials(
+        &mut self,
+        credentials: &AwsCredentials,
+    ) -> Result<Result<(), SealError>> {
+        let seal = self.plugin.kms_seal_seal_seal();
+        Ok(seal.call_set_credentials(&mut self.store, credentials)?)
     }
 
     /// `encrypt(plaintext, aad)`.
@@ -489,6 +519,62 @@ print(kms.create_key(Description="kms-seal second key")["KeyMetadata"]["Arn"])"#
             );
         }
         Ok(String::from_utf8(out.stdout)?.trim().to_string())
+    }
+
+    /// Temporary credentials from moto's STS: AssumeRole (as the bootstrapped user) of the role
+    /// `kms-seal-temporary`, created on first use with a policy that allows every KMS action.
+    /// moto checks their session token on every request.
+    ///
+    /// # Errors
+    /// When python, boto3 or moto fail.
+    pub fn assume_role(&self, session_name: &str) -> Result<AwsCredentials> {
+        let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+        let script = r#"import json, sys, boto3
+args = dict(endpoint_url=sys.argv[1], region_name="us-east-1",
+            aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3])
+iam, sts = boto3.client("iam", **args), boto3.client("sts", **args)
+user = iam.get_user(UserName="kms-seal")["User"]["Arn"]
+try:
+    role = iam.create_role(RoleName="kms-seal-temporary", AssumeRolePolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": user},
+                                                 "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    iam.put_role_policy(RoleName="kms-seal-temporary", PolicyName="kms", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}]}))
+except iam.exceptions.EntityAlreadyExistsException:
+    role = iam.get_role(RoleName="kms-seal-temporary")["Role"]["Arn"]
+c = sts.assume_role(RoleArn=role, RoleSessionName=sys.argv[4])["Credentials"]
+print(json.dumps({"id": c["AccessKeyId"], "secret": c["SecretAccessKey"], "token": c["SessionToken"],
+                  "expiration": int(c["Expiration"].timestamp())}))"#;
+        let out = Command::new(&python)
+            .args(["-c", script])
+            .args([
+                &self.endpoint,
+                &self.access_key_id,
+                &self.secret_access_key,
+                session_name,
+            ])
+            .output()
+            .with_context(|| format!("running {python}"))?;
+        if !out.status.success() {
+            bail!(
+                "assuming a role in moto failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        let v: serde_json::Value =
+            serde_json::from_slice(&out.stdout).context("assume_role printed no JSON")?;
+        let field = |name: &str| -> Result<String> {
+            v.get(name)
+                .and_then(|x| x.as_str())
+                .map(str::to_string)
+                .with_context(|| format!("assume_role JSON lacks {name}"))
+        };
+        Ok(AwsCredentials {
+            access_key_id: field("id")?,
+            secret_access_key: field("secret")?,
+            session_token: Some(field("token")?),
+            expiration: v.get("expiration").and_then(serde_json::Value::as_u64),
+        })
     }
 
     fn start() -> Result<Moto> {

@@ -6,8 +6,9 @@
 
 use std::path::PathBuf;
 
+use kms_seal_wasm_host::expiry::ExpiryFront;
 use kms_seal_wasm_host::{
-    CommandRun, HttpPolicy, Moto, PluginInstance, native_cli, run_command, run_native,
+    CommandRun, HttpPolicy, Moto, PluginInstance, SealError, native_cli, run_command, run_native,
 };
 
 fn native() -> Option<PathBuf> {
@@ -102,6 +103,58 @@ fn plugin_blobs_decrypt_natively_and_back() {
     let sealed = run_native(&bin, &["encrypt"], &env, b"from the native cli").unwrap();
     assert_eq!(sealed.status, 0, "{}", sealed.stderr);
     assert!(plugin.is_up_to_date(&sealed.stdout).unwrap());
+    assert_eq!(
+        plugin.decrypt(&sealed.stdout, None).unwrap().unwrap(),
+        b"from the native cli"
+    );
+}
+
+#[test]
+fn plugin_with_refreshed_temporary_credentials_interoperates_with_the_native_cli() {
+    let Some(bin) = native() else { return };
+    let moto = Moto::shared();
+    let front = ExpiryFront::start(&moto.endpoint).unwrap();
+    let endpoint = front.url();
+    let first = moto.assume_role("interop-first").unwrap();
+    let second = moto.assume_role("interop-second").unwrap();
+    let mut plugin = PluginInstance::new(&[], HttpPolicy::LoopbackOnly).unwrap();
+    plugin.set_credentials(&first).unwrap().unwrap();
+    plugin
+        .configure(&[
+            ("kms_key_id", moto.alias.as_str()),
+            ("region", "us-east-1"),
+            ("endpoint", endpoint.as_str()),
+        ])
+        .unwrap()
+        .unwrap();
+    front.expire(&first.access_key_id);
+    assert!(matches!(
+        plugin.encrypt(b"x", None).unwrap(),
+        Err(SealError::ExpiredCredentials(_))
+    ));
+    plugin.set_credentials(&second).unwrap().unwrap();
+    let blob = plugin
+        .encrypt(b"after a refresh", Some(b"aad"))
+        .unwrap()
+        .unwrap();
+
+    // The native CLI with the second session in the AWS_* variables, straight to moto.
+    let token = second.session_token.clone().unwrap_or_default();
+    let env = [
+        ("VAULT_SEAL_TYPE", "awskms"),
+        ("VAULT_AWSKMS_SEAL_KEY_ID", moto.alias.as_str()),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", second.access_key_id.as_str()),
+        ("AWS_SECRET_ACCESS_KEY", second.secret_access_key.as_str()),
+        ("AWS_SESSION_TOKEN", token.as_str()),
+        ("AWS_KMS_ENDPOINT", moto.endpoint.as_str()),
+    ];
+    let opened = run_native(&bin, &["decrypt", "--aad", "aad"], &env, &blob).unwrap();
+    assert_eq!(opened.status, 0, "{}", opened.stderr);
+    assert_eq!(opened.stdout, b"after a refresh");
+
+    let sealed = run_native(&bin, &["encrypt"], &env, b"from the native cli").unwrap();
+    assert_eq!(sealed.status, 0, "{}", sealed.stderr);
     assert_eq!(
         plugin.decrypt(&sealed.stdout, None).unwrap().unwrap(),
         b"from the native cli"

@@ -51,7 +51,7 @@ fn plugin_imports_only_http_clocks_random_and_environment() {
         .exports(engine())
         .map(|(name, _)| name.to_string())
         .collect();
-    assert_eq!(exports, vec!["kms-seal:seal/seal@0.1.0".to_string()]);
+    assert_eq!(exports, vec!["kms-seal:seal/seal@0.2.0".to_string()]);
 }
 
 #[test]

@@ -7,14 +7,6 @@ use ureq::unversioned::transport::{
 use super::TransportConfig;
 use super::resolver::CachingResolver;
 
-pub(super) fn proxy_from_env() -> Option<ureq::Proxy> {
-    let proxy = ureq::Proxy::try_from_env();
-    if let Some(p) = &proxy {
-        log::debug!("using proxy {}:{} from the environment", p.host(), p.port());
-    }
-    proxy
-}
-
 pub(super) fn build_agent(config: &TransportConfig, proxy: Option<ureq::Proxy>) -> ureq::Agent {
     let agent_config = ureq::Agent::config_builder()
         .timeout_connect(Some(config.connect_timeout))
@@ -22,6 +14,11 @@ pub(super) fn build_agent(config: &TransportConfig, proxy: Option<ureq::Proxy>) 
         .http_status_as_error(false)
         .max_redirects(0)
         .proxy(proxy)
+        .tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(config.tls.root_certs())
+                .build(),
+        )
         .user_agent(concat!("kms-seal/", env!("CARGO_PKG_VERSION")))
         // ureq's default buffers are 128 KiB each way per connection layer (TCP, then TLS
         // again), zero-filled when a connection opens: about a tenth of a one-shot CLI run's

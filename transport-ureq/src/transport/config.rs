@@ -1,6 +1,11 @@
-//! What a transport is configured with: timeouts, the response cap, proxy and plain-HTTP policy.
+//! What a transport is configured with: timeouts, the response cap, trusted roots, proxy and
+//! plain-HTTP policy.
 
+use std::fmt;
 use std::time::Duration;
+
+use super::proxy::{ProxyRules, without_credentials};
+use super::trust::TlsTrust;
 
 /// Default time allowed to open a TCP connection and finish the TLS handshake.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -9,17 +14,34 @@ pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default cap on a response body (KMS answers are a few kilobytes).
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 1024 * 1024;
 
-/// How a transport chooses an HTTP(S) proxy.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// How a transport chooses an HTTP(S) proxy. `Debug` never shows a proxy's credentials.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ProxyMode {
-    /// `ALL_PROXY`, `HTTPS_PROXY`, `HTTP_PROXY` (either case), honouring `NO_PROXY`, read from
-    /// the process environment when the transport is built. The default for KMS and STS.
+    /// [`ProxyRules`] read from the process environment when the transport is built
+    /// (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, either case). The default for
+    /// KMS and STS.
     FromEnvironment,
+    /// These rules (read by the caller from its own environment lookup).
+    Rules(ProxyRules),
     /// Always connect directly. Used for instance metadata and container credentials.
     Disabled,
-    /// This proxy URL (`http://host:port`, `socks5://host:port` is not supported).
+    /// This proxy URL (`http://host:port`) for every request, no exceptions.
     Url(String),
+}
+
+impl fmt::Debug for ProxyMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProxyMode::FromEnvironment => f.write_str("FromEnvironment"),
+            ProxyMode::Rules(rules) => f.debug_tuple("Rules").field(rules).finish(),
+            ProxyMode::Disabled => f.write_str("Disabled"),
+            ProxyMode::Url(url) => f
+                .debug_tuple("Url")
+                .field(&without_credentials(url))
+                .finish(),
+        }
+    }
 }
 
 /// Whether plain `http://` requests may be sent.
@@ -46,19 +68,22 @@ pub struct TransportConfig {
     pub max_response_bytes: u64,
     /// Proxy selection.
     pub proxy: ProxyMode,
+    /// The certificate authorities trusted for `https://`.
+    pub tls: TlsTrust,
     /// Plain-HTTP policy.
     pub plain_http: PlainHttp,
 }
 
 impl Default for TransportConfig {
-    /// 2 s connect, 10 s per call, 1 MiB bodies, proxy from the environment, plain HTTP only
-    /// to loopback.
+    /// 2 s connect, 10 s per call, 1 MiB bodies, proxy from the environment, the built-in
+    /// roots, plain HTTP only to loopback.
     fn default() -> Self {
         TransportConfig {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             call_timeout: DEFAULT_CALL_TIMEOUT,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             proxy: ProxyMode::FromEnvironment,
+            tls: TlsTrust::BuiltIn,
             plain_http: PlainHttp::LoopbackOnly,
         }
     }
@@ -74,6 +99,7 @@ impl TransportConfig {
             call_timeout: Duration::from_secs(1),
             max_response_bytes: 64 * 1024,
             proxy: ProxyMode::Disabled,
+            tls: TlsTrust::BuiltIn,
             plain_http: PlainHttp::Allowed,
         }
     }

@@ -3,18 +3,113 @@
 use std::io;
 
 use kms_seal_core::http::{Request, Scheme, TransportError, TransportErrorKind};
+use rustls::CertificateError;
 
+use super::destination::authority_host;
+use super::proxy::ProxySetting;
 use super::request::origin;
+use super::trust::TlsTrust;
 
 /// A ureq error mapped to a kind, before the destination is added to the detail.
 pub(super) struct MappedError {
     pub(super) kind: TransportErrorKind,
     pub(super) detail: String,
+    /// Set when the server's certificate was rejected.
+    pub(super) certificate: Option<CertificateCheck>,
 }
 
 impl MappedError {
-    pub(super) fn with_origin(self, request: &Request) -> TransportError {
-        TransportError::new(self.kind, format!("{} ({})", origin(request), self.detail))
+    /// The error as the caller sees it. A rejected server certificate becomes one sentence
+    /// naming the check that failed, the host and what to do
+    /// (`certificate for kms.example is not trusted (unknown issuer); ...`).
+    /// A request that went through a proxy says which (never with the proxy's credentials).
+    pub(super) fn with_origin(
+        self,
+        request: &Request,
+        trust: &TlsTrust,
+        proxy: Option<&ProxySetting>,
+    ) -> TransportError {
+        if let Some(check) = self.certificate_check() {
+            let host = authority_host(&request.authority);
+            return TransportError::new(self.kind, check.sentence(host, trust));
+        }
+        let via = proxy.map(|p| format!(" via proxy {p}")).unwrap_or_default();
+        TransportError::new(
+            self.kind,
+            format!("{}{via} ({})", origin(request), self.detail),
+        )
+    }
+
+    fn certificate_check(&self) -> Option<CertificateCheck> {
+        if self.kind != TransportErrorKind::Tls {
+            return None;
+        }
+        self.certificate.clone()
+    }
+}
+
+/// Which verification of the server's certificate failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum CertificateCheck {
+    /// No trusted root issued it (or a signature in the chain is wrong).
+    Untrusted(&'static str),
+    /// It does not name the host that was called.
+    WrongName,
+    /// Outside its validity period.
+    Expired,
+    NotYetValid,
+    Revoked,
+    /// Any other rejection, in rustls' words.
+    Other(String),
+}
+
+impl CertificateCheck {
+    fn from_rustls(e: &rustls::Error) -> Option<Self> {
+        let rustls::Error::InvalidCertificate(e) = e else {
+            return None;
+        };
+        Some(match e {
+            CertificateError::UnknownIssuer => CertificateCheck::Untrusted("unknown issuer"),
+            CertificateError::BadSignature => CertificateCheck::Untrusted("bad signature"),
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+                CertificateCheck::WrongName
+            }
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                CertificateCheck::Expired
+            }
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                CertificateCheck::NotYetValid
+            }
+            CertificateError::Revoked => CertificateCheck::Revoked,
+            other => CertificateCheck::Other(format!("{other:?}")),
+        })
+    }
+
+    fn sentence(&self, host: &str, trust: &TlsTrust) -> String {
+        match self {
+            CertificateCheck::Untrusted(why) => format!(
+                "certificate for {host} is not trusted ({why}); {}",
+                trust.advice()
+            ),
+            CertificateCheck::WrongName => format!(
+                "certificate presented by {host} is for another name (hostname mismatch); \
+                 call the endpoint by a name the certificate lists"
+            ),
+            CertificateCheck::Expired => format!(
+                "certificate for {host} has expired; renew the server's certificate or check \
+                 this machine's clock"
+            ),
+            CertificateCheck::NotYetValid => {
+                format!("certificate for {host} is not valid yet; check this machine's clock")
+            }
+            CertificateCheck::Revoked => {
+                format!("certificate for {host} is revoked; the server needs a new certificate")
+            }
+            CertificateCheck::Other(e) => format!(
+                "certificate for {host} was rejected ({e}); {}",
+                trust.advice()
+            ),
+        }
     }
 }
 
@@ -42,12 +137,24 @@ impl MappedError {
             }
             _ => TransportErrorKind::Other,
         };
+        let certificate = match &e {
+            E::Io(io) => io
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+                .and_then(CertificateCheck::from_rustls),
+            E::Rustls(r) => CertificateCheck::from_rustls(r),
+            _ => None,
+        };
         let detail = match &e {
             E::BodyExceedsLimit(limit) => format!("response body exceeds {limit} bytes"),
             E::Timeout(t) => format!("timeout: {t}"),
             other => other.to_string(),
         };
-        MappedError { kind, detail }
+        MappedError {
+            kind,
+            detail,
+            certificate,
+        }
     }
 }
 
@@ -65,5 +172,51 @@ pub(super) fn io_kind(e: &io::Error) -> TransportErrorKind {
         | io::ErrorKind::NetworkUnreachable
         | io::ErrorKind::AddrNotAvailable => TransportErrorKind::ConnectionRefused,
         _ => TransportErrorKind::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(e: CertificateError) -> Option<CertificateCheck> {
+        CertificateCheck::from_rustls(&rustls::Error::InvalidCertificate(e))
+    }
+
+    #[test]
+    fn each_certificate_failure_names_its_check() {
+        let trust = TlsTrust::BuiltIn;
+        let sentence = |e| check(e).unwrap().sentence("kms.example", &trust);
+        assert_eq!(
+            sentence(CertificateError::UnknownIssuer),
+            "certificate for kms.example is not trusted (unknown issuer); set AWS_CA_BUNDLE to \
+             a PEM file with the CA that issued it"
+        );
+        assert!(sentence(CertificateError::NotValidForName).contains("hostname mismatch"));
+        assert!(sentence(CertificateError::Expired).contains("has expired"));
+        assert!(sentence(CertificateError::NotValidYet).contains("not valid yet"));
+        assert!(sentence(CertificateError::Revoked).contains("is revoked"));
+        assert!(sentence(CertificateError::BadSignature).contains("(bad signature)"));
+        assert!(sentence(CertificateError::BadEncoding).contains("was rejected (BadEncoding)"));
+        assert_eq!(
+            CertificateCheck::from_rustls(&rustls::Error::DecryptError),
+            None,
+            "not a certificate failure"
+        );
+    }
+
+    #[test]
+    fn a_rustls_error_inside_an_io_error_is_found() {
+        let io = io::Error::new(
+            io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer),
+        );
+        let mapped = MappedError::from_ureq(ureq::Error::Io(io), Scheme::Https);
+        assert_eq!(mapped.kind, TransportErrorKind::Tls);
+        assert_eq!(
+            mapped.certificate,
+            Some(CertificateCheck::Untrusted("unknown issuer"))
+        );
+        assert!(!mapped.kind.is_retryable());
     }
 }

@@ -15,9 +15,11 @@ mod agent;
 mod config;
 mod destination;
 mod error;
+mod proxy;
 mod request;
 mod resolver;
 mod response;
+mod trust;
 
 use std::time::{Duration, Instant};
 
@@ -31,18 +33,75 @@ pub use config::{
     ProxyMode, TransportConfig,
 };
 pub use destination::{HttpUrl, UrlError, authority_host, is_loopback_authority, parse_host_ip};
+pub use proxy::ProxyRules;
+pub use trust::{CaBundle, CaBundleError, TlsTrust};
 
-use agent::{build_agent, proxy_from_env};
+use agent::build_agent;
 use destination::check_destination;
 use error::MappedError;
+use proxy::ProxySetting;
 use request::{method_has_body, origin, to_http_request};
 
 /// The core's [`Transport`] over one reused ureq agent. Cheap to share by reference between
 /// threads; connections are pooled inside.
 #[derive(Debug)]
 pub struct UreqTransport {
-    agent: ureq::Agent,
+    routes: Routes,
     config: TransportConfig,
+}
+
+/// One agent per way out: direct, through the `https://` proxy, through the `http://` proxy.
+/// Each agent keeps its own connections and its own TLS configuration, built once.
+#[derive(Debug)]
+struct Routes {
+    direct: ureq::Agent,
+    https: Option<ureq::Agent>,
+    http: Option<ureq::Agent>,
+    rules: ProxyRules,
+}
+
+impl Routes {
+    fn new(config: &TransportConfig, rules: ProxyRules) -> Result<Self, TransportError> {
+        let via = |setting: Option<&ProxySetting>| -> Result<Option<ureq::Agent>, TransportError> {
+            let Some(setting) = setting else {
+                return Ok(None);
+            };
+            let proxy = ureq::Proxy::new(&setting.url).map_err(|_| {
+                TransportError::new(
+                    TransportErrorKind::Other,
+                    format!("invalid proxy url {setting}; use http://host:port"),
+                )
+            })?;
+            log::debug!("proxy {setting}");
+            Ok(Some(build_agent(config, Some(proxy))))
+        };
+        let https = via(rules.https())?;
+        let http = if rules.http() == rules.https() {
+            https.clone()
+        } else {
+            via(rules.http())?
+        };
+        Ok(Routes {
+            direct: build_agent(config, None),
+            https,
+            http,
+            rules,
+        })
+    }
+
+    /// The agent for a request, and the proxy it goes through, if any.
+    fn route(&self, scheme: Scheme, authority: &str) -> (&ureq::Agent, Option<&ProxySetting>) {
+        let proxied = match scheme {
+            Scheme::Https => self.https.as_ref().zip(self.rules.https()),
+            Scheme::Http => self.http.as_ref().zip(self.rules.http()),
+        };
+        match proxied {
+            Some((agent, setting)) if !self.rules.bypasses(scheme, authority) => {
+                (agent, Some(setting))
+            }
+            _ => (&self.direct, None),
+        }
+    }
 }
 
 impl Default for UreqTransport {
@@ -53,31 +112,30 @@ impl Default for UreqTransport {
 
 impl UreqTransport {
     /// A transport with [`TransportConfig::default`]. A proxy variable in the environment that
-    /// does not parse is ignored (logged at warn level), as curl does.
+    /// does not parse is ignored (logged at warn level).
     pub fn new() -> Self {
         let config = TransportConfig::default();
-        let agent = build_agent(&config, proxy_from_env());
-        UreqTransport { agent, config }
+        let routes = Routes::new(&config, ProxyRules::from_process_env()).unwrap_or_else(|e| {
+            log::warn!("{e}; connecting directly");
+            Routes::new(&config, ProxyRules::default()).expect("no proxy to parse")
+        });
+        UreqTransport { routes, config }
     }
 
     /// A transport with these settings.
     ///
     /// # Errors
-    /// [`TransportErrorKind::Other`] when [`ProxyMode::Url`] holds a URL that does not parse;
-    /// fix the proxy URL.
+    /// [`TransportErrorKind::Other`] when a proxy URL (configured or from the environment)
+    /// does not parse; the message names the variable, never the URL's credentials.
     pub fn with_config(config: TransportConfig) -> Result<Self, TransportError> {
-        let proxy = match &config.proxy {
-            ProxyMode::FromEnvironment => proxy_from_env(),
-            ProxyMode::Disabled => None,
-            ProxyMode::Url(url) => Some(ureq::Proxy::new(url).map_err(|e| {
-                TransportError::new(
-                    TransportErrorKind::Other,
-                    format!("invalid proxy url ({e}); use http://host:port"),
-                )
-            })?),
+        let rules = match &config.proxy {
+            ProxyMode::FromEnvironment => ProxyRules::from_process_env(),
+            ProxyMode::Rules(rules) => rules.clone(),
+            ProxyMode::Disabled => ProxyRules::default(),
+            ProxyMode::Url(url) => ProxyRules::always(url),
         };
-        let agent = build_agent(&config, proxy);
-        Ok(UreqTransport { agent, config })
+        let routes = Routes::new(&config, rules)?;
+        Ok(UreqTransport { routes, config })
     }
 
     /// The settings this transport was built with.
@@ -127,9 +185,10 @@ impl UreqTransport {
     ) -> Result<Response, TransportError> {
         let started = Instant::now();
         let connect = self.config.connect_timeout.min(timeout);
+        let (agent, proxy) = self.routes.route(request.scheme, &request.authority);
         let result = to_http_request(request, body)
-            .and_then(|http_request| self.run(http_request, connect, timeout))
-            .map_err(|e| e.with_origin(request));
+            .and_then(|http_request| self.run(agent, http_request, connect, timeout))
+            .map_err(|e| e.with_origin(request, &self.config.tls, proxy));
         let elapsed = started.elapsed().as_millis();
         match &result {
             Ok(response) => log::debug!(
@@ -145,6 +204,7 @@ impl UreqTransport {
 
     fn run<B: ureq::AsSendBody>(
         &self,
+        agent: &ureq::Agent,
         http_request: http::Request<B>,
         connect: Duration,
         timeout: Duration,
@@ -155,7 +215,7 @@ impl UreqTransport {
             if connect == self.config.connect_timeout && timeout == self.config.call_timeout {
                 http_request
             } else {
-                self.agent
+                agent
                     .configure_request(http_request)
                     .timeout_connect(Some(connect))
                     .timeout_global(Some(timeout))
@@ -167,7 +227,7 @@ impl UreqTransport {
             Scheme::Http
         };
         let map = |e| MappedError::from_ureq(e, scheme);
-        let response = self.agent.run(http_request).map_err(map)?;
+        let response = agent.run(http_request).map_err(map)?;
         response::read(response, self.config.max_response_bytes).map_err(map)
     }
 }

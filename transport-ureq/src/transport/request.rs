@@ -23,6 +23,7 @@ pub(super) fn to_http_request<B>(
     let refused = |e: &dyn std::fmt::Display| MappedError {
         kind: TransportErrorKind::Refused,
         detail: format!("request cannot be sent ({e})"),
+        certificate: None,
     };
     let mut http_request = http::Request::new(body);
     *http_request.method_mut() =
