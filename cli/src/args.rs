@@ -20,6 +20,9 @@ commands:
   check            DescribeKey plus an encrypt/decrypt round trip; JSON report on stdout
   rewrap PATH...   rewrite each FILE, or the seal-wrapped entries of each DIR, under the
                    current key, atomically; JSON summary on stdout
+  snapshot inspect FILE     a raft snapshot -> JSON description (offline)
+  snapshot verify FILE      prove a raft snapshot opens with the configured KMS key
+  snapshot rewrap IN OUT    copy a raft snapshot with its sealed items under the current key
 
 options:
   --config FILE    Vault configuration file (HCL or JSON) with a seal \"awskms\" stanza, or a
@@ -59,6 +62,24 @@ pub enum Command {
     Check,
     /// Rewrap the files.
     Rewrap(Vec<String>),
+    /// A raft snapshot command.
+    Snapshot(SnapshotCommand),
+}
+
+/// `kms-seal snapshot ...`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SnapshotCommand {
+    /// `snapshot inspect FILE`.
+    Inspect(String),
+    /// `snapshot verify FILE`.
+    Verify(String),
+    /// `snapshot rewrap IN OUT`.
+    Rewrap {
+        /// The snapshot read.
+        input: String,
+        /// The snapshot written (must not exist).
+        output: String,
+    },
 }
 
 /// Parsed command line.
@@ -181,6 +202,19 @@ impl Args {
                 ));
             }
             "rewrap" => Command::Rewrap(files.iter().map(ToString::to_string).collect()),
+            "snapshot" => Command::Snapshot(match files {
+                ["inspect", file] => SnapshotCommand::Inspect((*file).into()),
+                ["verify", file] => SnapshotCommand::Verify((*file).into()),
+                ["rewrap", input, output] => SnapshotCommand::Rewrap {
+                    input: (*input).into(),
+                    output: (*output).into(),
+                },
+                _ => {
+                    return Err(UsageError(
+                        "snapshot needs: inspect FILE, verify FILE or rewrap IN OUT".into(),
+                    ));
+                }
+            }),
             other => return Err(UsageError(format!("unknown command '{other}'"))),
         });
         Ok(out)
@@ -224,6 +258,24 @@ mod tests {
         );
         assert_eq!(a.verbose, 2);
         assert!(parse(&["rewrap"]).is_err());
+    }
+
+    #[test]
+    fn snapshot_subcommands() {
+        assert_eq!(
+            parse(&["snapshot", "rewrap", "a", "b"]).unwrap().command,
+            Some(Command::Snapshot(SnapshotCommand::Rewrap {
+                input: "a".into(),
+                output: "b".into()
+            }))
+        );
+        assert_eq!(
+            parse(&["snapshot", "verify", "a"]).unwrap().command,
+            Some(Command::Snapshot(SnapshotCommand::Verify("a".into())))
+        );
+        assert!(parse(&["snapshot", "inspect"]).is_err());
+        assert!(parse(&["snapshot", "rewrap", "a"]).is_err());
+        assert!(parse(&["snapshot", "frob", "a"]).is_err());
     }
 
     #[test]

@@ -3,6 +3,8 @@
 mod check;
 mod inspect;
 mod rewrap;
+#[cfg(feature = "snapshot")]
+mod snapshot;
 
 use alloc::format;
 use alloc::string::ToString;
@@ -69,6 +71,16 @@ pub(crate) fn execute<H: Host>(
             let mut seal = open_seal(host, args)?;
             seal.init()?;
             rewrap::run(host, &seal, files, args, out)?;
+        }
+        #[cfg(feature = "snapshot")]
+        Command::Snapshot(command) => snapshot::run(host, args, command, out)?,
+        #[cfg(not(feature = "snapshot"))]
+        Command::Snapshot(_) => {
+            return Err(Failure::Usage(
+                "snapshot commands are not in this build (the WASI command leaves them out); \
+                 run the native kms-seal binary"
+                    .into(),
+            ));
         }
     }
     Ok(())

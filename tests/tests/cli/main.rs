@@ -7,4 +7,5 @@
 mod credential_helpers;
 mod faults;
 mod moto;
+mod snapshot;
 mod trees;
