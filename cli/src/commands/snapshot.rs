@@ -512,8 +512,10 @@ fn rewrap<H: Host>(
         wrote_meta: false,
         state_hash: Sha256::new(),
     };
-    let again =
-        snapshot::read_archive(source, &mut copy).map_err(|e| snapshot_failure(input, &e))?;
+    let again = snapshot::read_archive(source, &mut copy).map_err(|e| match e {
+        SnapshotError::Sink(_) => snapshot_failure(output, &e),
+        _ => snapshot_failure(input, &e),
+    })?;
     if again.state_sha != summary.state_sha || again.meta_sha != summary.meta_sha {
         return Err(Failure::Operation(format!(
             "{input} changed while it was being rewrapped; {output} was not written"

@@ -86,6 +86,7 @@ impl Sums {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::format;
 
     #[test]
     fn round_trip_and_errors() {

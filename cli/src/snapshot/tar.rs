@@ -323,7 +323,7 @@ pub fn encode_header(header: &Header) -> Result<[u8; BLOCK], SnapshotError> {
         ));
     }
     block[..name.len()].copy_from_slice(name);
-    octal(&mut block[100..108], u64::from(header.mode & 0o7777_777));
+    octal(&mut block[100..108], u64::from(header.mode & 0o7_777_777));
     octal(&mut block[108..116], 0);
     octal(&mut block[116..124], 0);
     if header.size < 1 << 33 {
@@ -333,7 +333,7 @@ pub fn encode_header(header: &Header) -> Result<[u8; BLOCK], SnapshotError> {
         block[124] = 0x80;
         block[128..136].copy_from_slice(&header.size.to_be_bytes());
     }
-    octal(&mut block[136..148], header.mtime.min(0o777_7777_7777));
+    octal(&mut block[136..148], header.mtime.min(0o77_777_777_777));
     block[156] = b'0';
     block[257..263].copy_from_slice(b"ustar\0");
     block[263..265].copy_from_slice(b"00");
@@ -546,7 +546,7 @@ mod tests {
     #[test]
     fn pax_path_and_size_apply_to_the_next_file() {
         let mut bytes = Vec::new();
-        let record = b"20 path=state.bin2\n";
+        let record = b"19 path=state.bin2\n";
         let mut pax = encode_header(&Header {
             name: "PaxHeaders/x".into(),
             size: record.len() as u64,
