@@ -85,7 +85,7 @@ pub fn create(path: &str) -> Result<Box<dyn SnapshotSink>, FileError> {
     Ok(Box::new(GzipSink {
         encoder: Some(GzEncoder::new(
             BufWriter::with_capacity(BUFFER, file),
-            Compression::default(),
+            Compression::fast(),
         )),
         tmp,
         target,
