@@ -431,7 +431,9 @@ fn header_name(block: &[u8; BLOCK]) -> Result<String, SnapshotError> {
             .map_err(|_| SnapshotError::Tar("a file name is not UTF-8"))
     }
     let name = field(&block[..100])?;
-    let prefix = if &block[257..263] == b"ustar\0" {
+    // The prefix is a ustar field: magic `ustar\0` and version `00`, as Go and the `tar`
+    // crate require (GNU headers, `ustar  \0`, use those bytes for times).
+    let prefix = if &block[257..265] == b"ustar\x0000" {
         field(&block[345..500])?
     } else {
         ""
