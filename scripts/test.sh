@@ -23,6 +23,7 @@ step "clippy per package (features do not unify across packages)"
 cargo clippy -p kms-seal-core --all-targets -- -D warnings
 cargo clippy -p kms-seal-core --no-default-features --lib -- -D warnings
 cargo clippy -p kms-seal-cli --all-targets -- -D warnings
+cargo clippy -p kms-seal-cli --all-targets --features snapshot -- -D warnings
 cargo clippy -p kms-seal-ureq --all-targets -- -D warnings
 cargo clippy -p kms-seal-tests --all-targets -- -D warnings
 cargo clippy -p kms-seal-openbao --all-targets -- -D warnings
@@ -37,6 +38,7 @@ cargo build -p kms-seal-core --no-default-features --target thumbv7em-none-eabih
 cargo build -p kms-seal-core --no-default-features --features alloc --target thumbv7em-none-eabihf
 # The one loader and CLI are no_std + alloc too (the WASI components need it).
 cargo build -p kms-seal-cli --target thumbv7em-none-eabihf
+cargo build -p kms-seal-cli --features snapshot --target thumbv7em-none-eabihf
 
 # The WASI crate's components only make sense for wasm32-wasip2 (its `kms-seal` command would
 # also collide with the native binary in target/debug); scripts/wasm.sh builds and tests them.
