@@ -75,8 +75,9 @@ cargo build --profile release-small --target x86_64-unknown-linux-musl -p kms-se
 bin=${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-musl/release-small/kms-seal
 size=$(stat -c %s "$bin")
 printf 'kms-seal static binary: %s bytes (%s)\n' "$size" "$( (file -b "$bin" 2>/dev/null || echo unknown) | cut -d, -f1-2)"
-if [ "$size" -gt 2400000 ]; then
-  echo "error: static binary is larger than 2.4 MB" >&2
+# Budget 2.5 MB (issue 13: raft snapshots bring gzip, about 135 KB).
+if [ "$size" -gt 2500000 ]; then
+  echo "error: static binary is larger than 2.5 MB" >&2
   exit 1
 fi
 

@@ -27,10 +27,10 @@ pub mod config;
 pub mod host;
 mod json_out;
 pub mod settings;
-mod storage;
-mod tree;
 #[cfg(feature = "snapshot")]
 pub mod snapshot;
+mod storage;
+mod tree;
 
 use alloc::format;
 use alloc::string::{String, ToString};
