@@ -2,6 +2,7 @@
 //! randomness and the seal's transport. Everything else (parsing, configuration, commands,
 //! output formats, error lines, exit classes) is written once in this crate.
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -28,6 +29,10 @@ pub enum FileError {
     TooLarge(u64),
     /// The path is outside every directory the host pre-opened (WASI).
     NotPreopened,
+    /// The file exists and may not be replaced.
+    AlreadyExists,
+    /// This host does not offer the operation (what it is, in words).
+    Unsupported(&'static str),
     /// Anything else, as the host words it (never file contents).
     Other(String),
 }
@@ -44,6 +49,8 @@ impl fmt::Display for FileError {
                 "not in a directory the host pre-opened (give the host access to it, e.g. \
                  wasmtime run --dir DIR)",
             ),
+            FileError::AlreadyExists => f.write_str("the file exists; choose another name"),
+            FileError::Unsupported(what) => write!(f, "{what} is not supported by this host"),
             FileError::Other(reason) => f.write_str(reason),
         }
     }
@@ -165,6 +172,48 @@ pub enum StdinError {
     Failed(String),
 }
 
+/// A readable byte stream: the snapshot's tar bytes, after the host's gunzip.
+pub trait ByteSource {
+    /// Reads into `buf`; 0 at the end of the stream.
+    ///
+    /// # Errors
+    /// The host's reason (a read error, a corrupt or truncated gzip stream).
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, String>;
+}
+
+/// A writable byte stream.
+pub trait ByteSink {
+    /// Writes all of `bytes`.
+    ///
+    /// # Errors
+    /// The host's reason.
+    fn write(&mut self, bytes: &[u8]) -> Result<(), String>;
+}
+
+/// A new snapshot file being written (the host gzips it into a temporary file); nothing is
+/// visible at its path until [`commit`](Self::commit), and dropping it removes the temporary
+/// file.
+pub trait SnapshotSink: ByteSink {
+    /// Finishes the gzip stream, syncs the file and moves it to its path, which must still
+    /// not exist.
+    ///
+    /// # Errors
+    /// The host's reason; nothing is then left at the path.
+    fn commit(self: Box<Self>) -> Result<(), String>;
+}
+
+impl<T: ByteSource + ?Sized> ByteSource for Box<T> {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, String> {
+        (**self).read(buf)
+    }
+}
+
+impl<T: ByteSink + ?Sized> ByteSink for Box<T> {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), String> {
+        (**self).write(bytes)
+    }
+}
+
 /// The seal type a host builds.
 pub type HostSeal<H> = Seal<<H as Host>::Transport, <H as Host>::Credentials, <H as Host>::Runtime>;
 
@@ -263,6 +312,25 @@ pub trait Host {
     /// A short note after the version (`"(wasm32-wasip2)"`), or nothing.
     fn version_note(&self) -> &'static str {
         ""
+    }
+
+    /// The tar stream of the gzip'd raft snapshot at `path` (the host gunzips; gzip errors,
+    /// truncation included, come out of [`ByteSource::read`]).
+    ///
+    /// # Errors
+    /// A [`FileError`]; [`FileError::Unsupported`] on hosts without snapshot support.
+    fn open_snapshot(&mut self, _path: &str) -> Result<Box<dyn ByteSource>, FileError> {
+        Err(FileError::Unsupported("reading raft snapshots"))
+    }
+
+    /// A new gzip'd snapshot file at `path`, written to a temporary file beside it and moved
+    /// there by [`SnapshotSink::commit`].
+    ///
+    /// # Errors
+    /// [`FileError::AlreadyExists`] when `path` exists; [`FileError::Unsupported`] on hosts
+    /// without snapshot support; another [`FileError`].
+    fn create_snapshot(&mut self, _path: &str) -> Result<Box<dyn SnapshotSink>, FileError> {
+        Err(FileError::Unsupported("writing raft snapshots"))
     }
 
     /// Sets up the host's own logging for `-v` (`1`: info, `2`: debug); warnings always.

@@ -27,6 +27,8 @@ pub mod config;
 pub mod host;
 mod json_out;
 pub mod settings;
+#[cfg(feature = "snapshot")]
+pub mod snapshot;
 mod storage;
 mod tree;
 
@@ -37,10 +39,10 @@ use core::fmt;
 
 use kms_seal_core::seal::{ErrorKind, SealError};
 
-pub use args::{Args, Command, USAGE, UsageError};
+pub use args::{Args, Command, SnapshotCommand, USAGE, UsageError};
 pub use host::{
-    DirEntry, EntryKind, FileError, Files, Host, HostSeal, JobResult, NoFiles, StdinError,
-    is_temporary_name,
+    ByteSink, ByteSource, DirEntry, EntryKind, FileError, Files, Host, HostSeal, JobResult,
+    NoFiles, SnapshotSink, StdinError, is_temporary_name,
 };
 
 /// Largest input read from stdin or from a file given to `rewrap` (64 MiB).

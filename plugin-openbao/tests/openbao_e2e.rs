@@ -7,7 +7,9 @@
 //! a. `bao operator init` with auto-unseal; the server unseals; a kv secret is written and read;
 //! b. restart: the server unseals by itself and the secret reads back;
 //! c. the alias moves to a second key; after a restart the stored keys are re-wrapped under it
-//!    (read offline from a raft snapshot); the first key is disabled and a restart still unseals;
+//!    (read offline from a raft snapshot); `kms-seal snapshot` verifies the snapshot of step a
+//!    and rewraps it under the second key; the first key is disabled and a restart still
+//!    unseals; the rewrapped snapshot verifies, bao restores it and unseals from it;
 //! d. a plugin binary whose SHA-256 differs from the declared one: bao refuses to start with
 //!    `checksums did not match`; with the right binary again it unseals and the secret reads
 //!    back;
@@ -127,10 +129,44 @@ fn openbao_auto_unseals_through_the_plugin() {
     assert_eq!(ok(read_secret(&bao)), secret);
     ok(wait_rewrapped(&bao, &key2.arn, Duration::from_secs(30)));
     step("c: alias on key 2, restarted; stored keys re-wrapped under key 2");
+    // The snapshot of step a (under key 1), read by `kms-seal snapshot`: it verifies, and
+    // a copy is rewrapped under key 2 (the alias' key now).
+    let snap_a = bao.dir().join("a.snap").display().to_string();
+    let snap_b = bao.dir().join("a-key2.snap").display().to_string();
+    let v = ok(kms_seal_json(&moto, &["snapshot", "verify", &snap_a]));
+    assert_eq!(v["verified"], json!(true), "{v}");
+    assert_eq!(
+        v["key_ids"]["SHA256SUMS.sealed"],
+        json!(moto.key_arn),
+        "{v}"
+    );
+    let v = ok(kms_seal_json(&moto, &["snapshot", "inspect", &snap_a]));
+    assert_eq!(v["seal_type"], json!("awskms"), "{v}");
+    assert_eq!(v["sums_match"], json!(true), "{v}");
+    let v = ok(kms_seal_json(
+        &moto,
+        &["snapshot", "rewrap", &snap_a, &snap_b],
+    ));
+    assert_eq!(v["rewrapped"], json!(3), "{v}");
+    step("c: bao's snapshot of step a verified and rewrapped under key 2 by kms-seal");
     ok(kms_admin::disable_key(&moto, &moto.key_id));
     ok(restart(&mut bao));
     assert_eq!(ok(read_secret(&bao)), secret);
     step("c: key 1 disabled, restarted, unsealed under key 2");
+    // The rewrapped snapshot verifies under key 2, and OpenBao itself restores it (it opens
+    // SHA256SUMS.sealed with its seal) and unseals from it after a restart. (moto still
+    // decrypts under a disabled key, so the original is not shown to fail here.)
+    let v = ok(kms_seal_json(&moto, &["snapshot", "verify", &snap_b]));
+    assert_eq!(v["key_ids"]["core/recovery-key"], json!(key2.arn), "{v}");
+    ok(bao
+        .cli(
+            &["operator", "raft", "snapshot", "restore", &snap_b],
+            Duration::from_secs(60),
+        )
+        .map(drop));
+    ok(restart(&mut bao));
+    assert_eq!(ok(read_secret(&bao)), secret);
+    step("c: bao restored the rewrapped snapshot and unsealed from it under key 2");
 
     // d. a plugin binary that is not the declared one.
     ok(bao.stop().map(drop));
@@ -210,6 +246,30 @@ fn openbao_auto_unseals_through_the_plugin() {
         bao.dir().display()
     );
     step("stopped cleanly; no secret key in any log");
+}
+
+/// Runs the `kms-seal` binary against moto's KMS (the seal's key is the alias); it must
+/// succeed and print JSON.
+fn kms_seal_json(moto: &Moto, args: &[&str]) -> Result<serde_json::Value, String> {
+    let out = kms_seal_tests::cli::run(
+        args,
+        b"",
+        &[
+            ("VAULT_SEAL_TYPE", "awskms"),
+            ("VAULT_AWSKMS_SEAL_KEY_ID", &moto.alias),
+            ("AWS_REGION", &moto.region),
+            ("AWS_KMS_ENDPOINT", &moto.endpoint),
+            ("AWS_ACCESS_KEY_ID", &moto.access_key_id),
+            ("AWS_SECRET_ACCESS_KEY", &moto.secret_access_key),
+        ],
+    );
+    if !out.status.success() {
+        return Err(format!(
+            "kms-seal {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("kms-seal {args:?}: {e}"))
 }
 
 fn ok<T>(result: Result<T, String>) -> T {

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod fault_server;
 pub mod mock_kms;
 pub mod moto;
+pub mod snapshot;
 pub mod stub_kms;
 pub mod tls_front;
 

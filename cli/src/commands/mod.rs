@@ -4,6 +4,8 @@ mod check;
 mod inspect;
 mod migrate;
 mod rewrap;
+#[cfg(feature = "snapshot")]
+mod snapshot;
 
 use alloc::format;
 use alloc::string::ToString;
@@ -81,6 +83,11 @@ pub(crate) fn execute<H: Host>(
             let old = migrate::open_old_seals(host, args)?;
             rewrap::run(host, &seal, &old, files, args, out)?;
         }
+        #[cfg(feature = "snapshot")]
+        Command::Snapshot(command) => snapshot::run(host, args, command, out)?,
+        // Never parsed without the feature (args.rs refuses `snapshot` there).
+        #[cfg(not(feature = "snapshot"))]
+        Command::Snapshot(_) => return Err(Failure::Usage("snapshot".into())),
     }
     Ok(())
 }

@@ -8,4 +8,5 @@ mod credential_helpers;
 mod faults;
 mod migration;
 mod moto;
+mod snapshot;
 mod trees;

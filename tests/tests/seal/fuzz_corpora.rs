@@ -89,3 +89,11 @@ fn sigv4_differential() {
         kms_seal_tests::fuzzing::sigv4_differential,
     );
 }
+
+#[test]
+fn snapshot_tar() {
+    replay(
+        "snapshot_tar",
+        kms_seal_tests::fuzzing::snapshot_tar_differential,
+    );
+}

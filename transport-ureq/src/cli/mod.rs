@@ -8,12 +8,16 @@
 pub mod atomic;
 pub mod jobs;
 pub mod logger;
+pub mod snapshot;
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
 use std::time::Instant;
 
-use kms_seal_cli::{DirEntry, EntryKind, FileError, Files, Host, HostSeal, JobResult, StdinError};
+use kms_seal_cli::{
+    ByteSource, DirEntry, EntryKind, FileError, Files, Host, HostSeal, JobResult, SnapshotSink,
+    StdinError,
+};
 use kms_seal_core::config::AwsKmsSealConfig;
 use zeroize::Zeroizing;
 
@@ -197,6 +201,14 @@ impl Host for NativeHost {
 
     fn monotonic_nanos(&self) -> u64 {
         u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    fn open_snapshot(&mut self, path: &str) -> Result<Box<dyn ByteSource>, FileError> {
+        snapshot::open(path)
+    }
+
+    fn create_snapshot(&mut self, path: &str) -> Result<Box<dyn SnapshotSink>, FileError> {
+        snapshot::create(path)
     }
 
     fn set_verbosity(&mut self, verbosity: u8) {
