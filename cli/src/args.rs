@@ -81,10 +81,12 @@ pub enum Command {
     /// Rewrap the files.
     Rewrap(Vec<String>),
     /// A raft snapshot command.
+    #[cfg(feature = "snapshot")]
     Snapshot(SnapshotCommand),
 }
 
 /// `kms-seal snapshot ...`.
+#[cfg(feature = "snapshot")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SnapshotCommand {
     /// `snapshot inspect FILE`.

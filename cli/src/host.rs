@@ -2,6 +2,7 @@
 //! randomness and the seal's transport. Everything else (parsing, configuration, commands,
 //! output formats, error lines, exit classes) is written once in this crate.
 
+#[cfg(feature = "snapshot")]
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -30,8 +31,10 @@ pub enum FileError {
     /// The path is outside every directory the host pre-opened (WASI).
     NotPreopened,
     /// The file exists and may not be replaced.
+    #[cfg(feature = "snapshot")]
     AlreadyExists,
     /// This host does not offer the operation (what it is, in words).
+    #[cfg(feature = "snapshot")]
     Unsupported(&'static str),
     /// Anything else, as the host words it (never file contents).
     Other(String),
@@ -49,7 +52,9 @@ impl fmt::Display for FileError {
                 "not in a directory the host pre-opened (give the host access to it, e.g. \
                  wasmtime run --dir DIR)",
             ),
+            #[cfg(feature = "snapshot")]
             FileError::AlreadyExists => f.write_str("the file exists; choose another name"),
+            #[cfg(feature = "snapshot")]
             FileError::Unsupported(what) => write!(f, "{what} is not supported by this host"),
             FileError::Other(reason) => f.write_str(reason),
         }
@@ -172,6 +177,7 @@ pub enum StdinError {
     Failed(String),
 }
 
+#[cfg(feature = "snapshot")]
 /// A readable byte stream: the snapshot's tar bytes, after the host's gunzip.
 pub trait ByteSource {
     /// Reads into `buf`; 0 at the end of the stream.
@@ -181,6 +187,7 @@ pub trait ByteSource {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, String>;
 }
 
+#[cfg(feature = "snapshot")]
 /// A writable byte stream.
 pub trait ByteSink {
     /// Writes all of `bytes`.
@@ -190,6 +197,7 @@ pub trait ByteSink {
     fn write(&mut self, bytes: &[u8]) -> Result<(), String>;
 }
 
+#[cfg(feature = "snapshot")]
 /// A new snapshot file being written (the host gzips it into a temporary file); nothing is
 /// visible at its path until [`commit`](Self::commit), and dropping it removes the temporary
 /// file.
@@ -202,12 +210,14 @@ pub trait SnapshotSink: ByteSink {
     fn commit(self: Box<Self>) -> Result<(), String>;
 }
 
+#[cfg(feature = "snapshot")]
 impl<T: ByteSource + ?Sized> ByteSource for Box<T> {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, String> {
         (**self).read(buf)
     }
 }
 
+#[cfg(feature = "snapshot")]
 impl<T: ByteSink + ?Sized> ByteSink for Box<T> {
     fn write(&mut self, bytes: &[u8]) -> Result<(), String> {
         (**self).write(bytes)
@@ -314,6 +324,7 @@ pub trait Host {
         ""
     }
 
+    #[cfg(feature = "snapshot")]
     /// The tar stream of the gzip'd raft snapshot at `path` (the host gunzips; gzip errors,
     /// truncation included, come out of [`ByteSource::read`]).
     ///
@@ -323,6 +334,7 @@ pub trait Host {
         Err(FileError::Unsupported("reading raft snapshots"))
     }
 
+    #[cfg(feature = "snapshot")]
     /// A new gzip'd snapshot file at `path`, written to a temporary file beside it and moved
     /// there by [`SnapshotSink::commit`].
     ///

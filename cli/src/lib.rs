@@ -39,10 +39,14 @@ use core::fmt;
 
 use kms_seal_core::seal::{ErrorKind, SealError};
 
-pub use args::{Args, Command, SnapshotCommand, USAGE, UsageError};
+#[cfg(feature = "snapshot")]
+pub use args::SnapshotCommand;
+pub use args::{Args, Command, USAGE, UsageError};
+#[cfg(feature = "snapshot")]
+pub use host::{ByteSink, ByteSource, SnapshotSink};
 pub use host::{
-    ByteSink, ByteSource, DirEntry, EntryKind, FileError, Files, Host, HostSeal, JobResult,
-    NoFiles, SnapshotSink, StdinError, is_temporary_name,
+    DirEntry, EntryKind, FileError, Files, Host, HostSeal, JobResult, NoFiles, StdinError,
+    is_temporary_name,
 };
 
 /// Largest input read from stdin or from a file given to `rewrap` (64 MiB).
