@@ -293,7 +293,9 @@ pub struct ProxyRequest {
 }
 
 /// An HTTP proxy on 127.0.0.1 that tunnels `CONNECT` requests to loopback targets and
-/// refuses everything else (502). It records every request.
+/// refuses everything else (502). It records every request. Started with
+/// [`start_requiring`](Self::start_requiring), it answers 407 to a CONNECT without the right
+/// `Proxy-Authorization`.
 #[derive(Debug)]
 pub struct ConnectProxy {
     port: u16,
@@ -308,6 +310,20 @@ impl ConnectProxy {
     /// # Panics
     /// When no loopback port can be bound.
     pub fn start() -> ConnectProxy {
+        ConnectProxy::start_with(None)
+    }
+
+    /// Starts a proxy that tunnels only CONNECT requests whose `Proxy-Authorization` is
+    /// exactly `authorization` (`Basic ...`) and answers the others 407.
+    ///
+    /// # Panics
+    /// When no loopback port can be bound.
+    pub fn start_requiring(authorization: &str) -> ConnectProxy {
+        ConnectProxy::start_with(Some(authorization.to_owned()))
+    }
+
+    fn start_with(required: Option<String>) -> ConnectProxy {
+        let required = Arc::new(required);
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         let port = listener.local_addr().expect("bound").port();
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -320,9 +336,9 @@ impl ConnectProxy {
                         break;
                     }
                     let Ok(stream) = stream else { continue };
-                    let requests = requests.clone();
+                    let (requests, required) = (requests.clone(), required.clone());
                     std::thread::spawn(move || {
-                        let _ = serve_proxy(stream, &requests);
+                        let _ = serve_proxy(stream, &requests, required.as_deref());
                     });
                 }
             })
@@ -361,7 +377,11 @@ impl Drop for ConnectProxy {
     }
 }
 
-fn serve_proxy(client: TcpStream, requests: &Mutex<Vec<ProxyRequest>>) -> std::io::Result<()> {
+fn serve_proxy(
+    client: TcpStream,
+    requests: &Mutex<Vec<ProxyRequest>>,
+    required: Option<&str>,
+) -> std::io::Result<()> {
     client.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut reader = BufReader::new(client.try_clone()?);
     let mut line = String::new();
@@ -381,12 +401,21 @@ fn serve_proxy(client: TcpStream, requests: &Mutex<Vec<ProxyRequest>>) -> std::i
             authorization = Some(value.trim().to_owned());
         }
     }
+    let authorized = required.is_none_or(|r| authorization.as_deref() == Some(r));
     requests.lock().expect("not poisoned").push(ProxyRequest {
         method: method.clone(),
         target: target.clone(),
         authorization,
     });
     let mut client_out = client.try_clone()?;
+    if !authorized {
+        client_out.write_all(
+            b"HTTP/1.1 407 Proxy Authentication Required\r\n\
+              proxy-authenticate: Basic realm=\"kms-seal test\"\r\n\
+              content-length: 0\r\nconnection: close\r\n\r\n",
+        )?;
+        return Ok(());
+    }
     let loopback_target = target
         .rsplit_once(':')
         .is_some_and(|(host, _)| matches!(host, "127.0.0.1" | "localhost" | "[::1]"));

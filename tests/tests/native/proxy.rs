@@ -3,6 +3,8 @@
 //! and container and instance-metadata credentials that never go through a proxy. Each
 //! scenario runs with boto3 first, with the same environment.
 
+use std::time::Duration;
+
 use kms_seal_tests::boto3;
 use kms_seal_tests::moto::{Moto, Reply, StubServer};
 use kms_seal_tests::tls_front::{ConnectProxy, ProxyRequest, TestCa, TlsFront};
@@ -164,6 +166,37 @@ fn proxy_credentials_are_sent_and_never_printed() {
         "{line}"
     );
     assert!(!line.contains("s3cret"), "{line}");
+}
+
+#[test]
+fn a_proxy_that_wants_credentials_is_one_clear_error_and_not_retried() {
+    let rig = Rig::start("proxy-407");
+    let proxy = ConnectProxy::start_requiring("Basic b3BzOnMzY3JldC1wdw==");
+    let without = rig.env(&[("HTTPS_PROXY", &proxy.url())]);
+    boto3::assert_fails_with(&boto3_run(&rig.moto, &rig.front.url(), &without), "407");
+    proxy.clear();
+
+    // The default retry settings: a 407 is not a network fault, so one CONNECT only.
+    let (line, took) = cli_fails(&without, 1);
+    assert!(
+        line.contains("the proxy requires authentication (http 407 to CONNECT)"),
+        "{line}"
+    );
+    assert!(
+        line.contains(&format!("via proxy {} (HTTPS_PROXY)", proxy.url())),
+        "{line}"
+    );
+    assert_eq!(proxy.requests().len(), 1, "{:?}", proxy.requests());
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    proxy.clear();
+
+    // With the user and password in the proxy url, both work through it.
+    let url = proxy.url().replace("http://", "http://ops:s3cret-pw@");
+    let with = rig.env(&[("HTTPS_PROXY", &url)]);
+    boto3::assert_works(&boto3_run(&rig.moto, &rig.front.url(), &with));
+    only_tunnels_to_the_front(&proxy, &rig, "boto3");
+    cli_round_trip(&with);
+    only_tunnels_to_the_front(&proxy, &rig, "kms-seal");
 }
 
 #[test]

@@ -125,7 +125,14 @@ impl MappedError {
                 TransportErrorKind::Tls
             }
             E::Io(io) => io_kind(io),
-            E::ConnectionFailed | E::ConnectProxyFailed(_) => TransportErrorKind::ConnectionRefused,
+            E::ConnectProxyFailed(reason) => match proxy_status(reason) {
+                // The proxy said no (authentication required, forbidden, bad request): asking
+                // again gets the same answer.
+                Some(400..=499) => TransportErrorKind::Refused,
+                // 502/503/504: the proxy could not reach the endpoint, or did not answer.
+                _ => TransportErrorKind::ConnectionRefused,
+            },
+            E::ConnectionFailed => TransportErrorKind::ConnectionRefused,
             E::Protocol(_) | E::LargeResponseHeader(..) | E::BodyStalled => {
                 TransportErrorKind::Protocol
             }
@@ -148,6 +155,18 @@ impl MappedError {
         let detail = match &e {
             E::BodyExceedsLimit(limit) => format!("response body exceeds {limit} bytes"),
             E::Timeout(t) => format!("timeout: {t}"),
+            E::ConnectProxyFailed(reason) => match proxy_status(reason) {
+                Some(407) => "the proxy requires authentication (http 407 to CONNECT); put \
+                              the user and password in the proxy url \
+                              (http://user:password@host:port)"
+                    .to_owned(),
+                Some(403) => "the proxy refused to open a tunnel to the endpoint (http 403 to \
+                              CONNECT); ask for the endpoint to be allowed, or list it in \
+                              NO_PROXY"
+                    .to_owned(),
+                Some(status) => format!("the proxy answered http {status} to CONNECT"),
+                None => format!("CONNECT through the proxy failed: {reason}"),
+            },
             other => other.to_string(),
         };
         MappedError {
@@ -156,6 +175,16 @@ impl MappedError {
             certificate,
         }
     }
+}
+
+/// The status a proxy answered a CONNECT with, from ureq's wording of
+/// `ConnectProxyFailed` (`proxy server responded 407/407`); `None`
+/// when the proxy gave no status (it closed the connection or did not answer).
+fn proxy_status(reason: &str) -> Option<u16> {
+    let rest = reason.split_once("responded ")?.1;
+    let digits = rest.get(..3)?;
+    let status: u16 = digits.parse().ok()?;
+    (100..=599).contains(&status).then_some(status)
 }
 
 pub(super) fn io_kind(e: &io::Error) -> TransportErrorKind {
@@ -181,6 +210,38 @@ mod tests {
 
     fn check(e: CertificateError) -> Option<CertificateCheck> {
         CertificateCheck::from_rustls(&rustls::Error::InvalidCertificate(e))
+    }
+
+    #[test]
+    fn a_proxy_that_says_no_is_not_retried() {
+        let mapped = |reason: &str| {
+            let e = MappedError::from_ureq(
+                ureq::Error::ConnectProxyFailed(reason.to_owned()),
+                Scheme::Https,
+            );
+            (e.kind, e.detail)
+        };
+        // ureq 3's wording; a change there shows up here first.
+        let (kind, detail) = mapped("proxy server responded 407/407");
+        assert_eq!(kind, TransportErrorKind::Refused);
+        assert!(
+            detail.contains("requires authentication (http 407"),
+            "{detail}"
+        );
+        let (kind, detail) = mapped("proxy server responded 403/403");
+        assert_eq!(kind, TransportErrorKind::Refused);
+        assert!(detail.contains("NO_PROXY"), "{detail}");
+        assert_eq!(
+            mapped("proxy server responded 400/400").0,
+            TransportErrorKind::Refused
+        );
+        let (kind, detail) = mapped("proxy server responded 502/502");
+        assert_eq!(kind, TransportErrorKind::ConnectionRefused);
+        assert_eq!(detail, "the proxy answered http 502 to CONNECT");
+        let (kind, detail) = mapped("proxy server did not respond");
+        assert_eq!(kind, TransportErrorKind::ConnectionRefused);
+        assert!(detail.contains("did not respond"), "{detail}");
+        assert!(kind.is_retryable() && !TransportErrorKind::Refused.is_retryable());
     }
 
     #[test]
