@@ -798,6 +798,105 @@ fn encrypt_and_decrypt_against_moto_interoperate_with_the_cli_and_the_core() {
     assert!(!stderr.contains("cm9vdCBrZXk"), "{stderr}");
 }
 
+/// Makes an IAM user in `moto` that may call `kms:DescribeKey` and `kms:Decrypt` but not
+/// `kms:Encrypt`, shows with boto3 that KMS refuses its Encrypt, and returns its access key id
+/// and secret.
+fn decrypt_only_user(moto: &Moto) -> (String, String) {
+    const SCRIPT: &str = r#"
+import json, sys
+import boto3, botocore.exceptions
+endpoint, region, key = sys.argv[1:4]
+iam = boto3.client("iam", endpoint_url=endpoint, region_name=region)
+iam.create_user(UserName="decrypt-only")
+policy = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": ["kms:DescribeKey", "kms:Decrypt"], "Resource": "*"}]}
+iam.put_user_policy(UserName="decrypt-only", PolicyName="decrypt-only",
+                    PolicyDocument=json.dumps(policy))
+k = iam.create_access_key(UserName="decrypt-only")["AccessKey"]
+kms = boto3.client("kms", endpoint_url=endpoint, region_name=region,
+                   aws_access_key_id=k["AccessKeyId"], aws_secret_access_key=k["SecretAccessKey"])
+kms.describe_key(KeyId=key)
+try:
+    kms.encrypt(KeyId=key, Plaintext=b"x")
+    sys.exit("boto3: Encrypt was allowed")
+except botocore.exceptions.ClientError as e:
+    # moto answers IAM denials with an XML AccessDenied body that botocore's JSON parser
+    # leaves as the bare status; real KMS sends AccessDeniedException as JSON.
+    status = e.response["ResponseMetadata"]["HTTPStatusCode"]
+    if status != 403:
+        sys.exit("boto3: Encrypt failed with %s" % e)
+print("ok", k["AccessKeyId"], k["SecretAccessKey"])
+"#;
+    let out = kms_seal_tests::boto3::run_script(
+        SCRIPT,
+        &[&moto.endpoint, &moto.region, &moto.alias],
+        &cli_env(moto),
+    );
+    kms_seal_tests::boto3::assert_works(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut words = stdout.split_whitespace().skip(1);
+    let id = words.next().expect("access key id").to_owned();
+    let secret = words.next().expect("secret").to_owned();
+    (id, secret)
+}
+
+/// KMS refusing Encrypt to the configured credentials (moto's IAM checks on): the plugin
+/// answers one line naming the key and the permission to grant, and keeps serving the
+/// operations the credentials may do.
+#[test]
+fn access_denied_names_the_permission_to_grant() {
+    let moto = Moto::start();
+    let (id, secret) = decrypt_only_user(&moto);
+    let client = go_plugin_client_identity();
+    let plugin = Plugin::start(&client);
+    let aad = "core/hsm/barrier-unseal-keys";
+    let plaintext = b"sealed by the admin".as_slice();
+    let out = cli::run(&cli_args(&moto, "encrypt", aad), plaintext, &cli_env(&moto));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let from_cli = out.stdout;
+    runtime().block_on(async {
+        let c = plugin.connect(Some(&client)).await.expect("connect");
+        let mut settings = moto_settings(&moto);
+        settings.retain(|(k, _)| !matches!(*k, "access_key" | "secret_key"));
+        settings.push(("access_key", &id));
+        settings.push(("secret_key", &secret));
+        let wrapper = c
+            .set_config(&settings)
+            .await
+            .unwrap_or_else(|e| panic!("DescribeKey is allowed: {e}; {}", plugin.stderr()))
+            .wrapper_id;
+        let e = c
+            .encrypt(&wrapper, plaintext, aad.as_bytes())
+            .await
+            .expect_err("kms:Encrypt is not allowed");
+        let message = e.message();
+        assert_eq!(e.code(), Code::Unknown, "{message}");
+        assert!(message.contains("AccessDenied"), "{message}");
+        assert!(
+            message.contains(&format!(
+                "; grant kms:Encrypt on {} to these credentials",
+                moto.alias
+            )),
+            "{message}"
+        );
+        assert!(
+            !message.contains('\n') && !message.contains(&secret),
+            "{message}"
+        );
+        assert_eq!(
+            c.decrypt(&wrapper, &from_cli, aad.as_bytes())
+                .await
+                .expect("kms:Decrypt is allowed"),
+            plaintext
+        );
+    });
+    assert!(!plugin.stderr().contains(&secret));
+}
+
 /// KMS over https goes through the process-wide provider the plugin installs (its static build
 /// links no other): the handshake with an untrusted KMS certificate is attempted and fails as
 /// a tls error naming the endpoint, and the plugin keeps serving.
