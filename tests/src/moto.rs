@@ -205,6 +205,19 @@ impl Moto {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// The environment that points `kms-seal` at this moto's key: Vault's seal variables,
+    /// the region, the endpoint and the bootstrap user's keys.
+    pub fn seal_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("VAULT_SEAL_TYPE", "awskms".to_owned()),
+            ("VAULT_AWSKMS_SEAL_KEY_ID", self.alias.clone()),
+            ("AWS_REGION", self.region.clone()),
+            ("AWS_KMS_ENDPOINT", self.endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID", self.access_key_id.clone()),
+            ("AWS_SECRET_ACCESS_KEY", self.secret_access_key.clone()),
+        ]
+    }
+
     /// moto's log so far (for assertion messages).
     pub fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();

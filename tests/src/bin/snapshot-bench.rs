@@ -50,14 +50,7 @@ fn run() -> Result<(), String> {
 
 fn bench(dir: &Path, mib: u64) -> Result<(), String> {
     let moto = Moto::start_with(Default::default()).map_err(|e| e.to_string())?;
-    let env: Vec<(&str, String)> = vec![
-        ("VAULT_SEAL_TYPE", "awskms".into()),
-        ("VAULT_AWSKMS_SEAL_KEY_ID", moto.alias.clone()),
-        ("AWS_REGION", moto.region.clone()),
-        ("AWS_KMS_ENDPOINT", moto.endpoint.clone()),
-        ("AWS_ACCESS_KEY_ID", moto.access_key_id.clone()),
-        ("AWS_SECRET_ACCESS_KEY", moto.secret_access_key.clone()),
-    ];
+    let env = moto.seal_env();
     let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let seal = |plain: &[u8]| -> Result<Vec<u8>, String> {
         let out = cli::run(&["encrypt"], plain, &pairs);

@@ -17,14 +17,7 @@ use kms_seal_tests::moto::Moto;
 pub(crate) const PLAINTEXT: &[u8] = b"vault root key: 0123456789abcdef";
 
 pub(crate) fn env_for(moto: &Moto) -> Vec<(&'static str, String)> {
-    vec![
-        ("VAULT_SEAL_TYPE", "awskms".to_owned()),
-        ("VAULT_AWSKMS_SEAL_KEY_ID", moto.alias.clone()),
-        ("AWS_REGION", moto.region.clone()),
-        ("AWS_KMS_ENDPOINT", moto.endpoint.clone()),
-        ("AWS_ACCESS_KEY_ID", moto.access_key_id.clone()),
-        ("AWS_SECRET_ACCESS_KEY", moto.secret_access_key.clone()),
-    ]
+    moto.seal_env()
 }
 
 pub(crate) fn run(args: &[&str], stdin: &[u8], env: &[(&'static str, String)]) -> Output {

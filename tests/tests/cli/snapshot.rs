@@ -20,17 +20,6 @@ use sha2::{Digest, Sha256};
 const ROOT: [u8; 32] = [0x5a; 32];
 const TERM_KEY: [u8; 32] = [0x33; 32];
 
-fn env_for(moto: &Moto) -> Vec<(&'static str, String)> {
-    vec![
-        ("VAULT_SEAL_TYPE", "awskms".to_owned()),
-        ("VAULT_AWSKMS_SEAL_KEY_ID", moto.alias.clone()),
-        ("AWS_REGION", moto.region.clone()),
-        ("AWS_KMS_ENDPOINT", moto.endpoint.clone()),
-        ("AWS_ACCESS_KEY_ID", moto.access_key_id.clone()),
-        ("AWS_SECRET_ACCESS_KEY", moto.secret_access_key.clone()),
-    ]
-}
-
 fn run(args: &[&str], env: &[(&'static str, String)]) -> Output {
     let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     cli::run(args, b"", &pairs)
@@ -142,7 +131,7 @@ fn key_id(value: &[u8]) -> String {
 #[test]
 fn inspect_verify_and_rewrap_a_snapshot() {
     let moto = Moto::start();
-    let env = env_for(&moto);
+    let env = moto.seal_env();
     let dir = Dir::new("ok");
     let input = dir.path("in.snap");
     let mut ents = entries(&env, &ROOT);
@@ -281,7 +270,7 @@ fn rebuild(path: &str, out: &str, change: impl FnOnce(&mut Vec<(String, Vec<u8>)
 #[test]
 fn broken_snapshots_fail_with_one_line() {
     let moto = Moto::start();
-    let env = env_for(&moto);
+    let env = moto.seal_env();
     let dir = Dir::new("bad");
     let good = dir.path("good.snap");
     write(&good, &mut entries(&env, &ROOT), &env);
